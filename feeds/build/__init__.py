@@ -1,0 +1,1 @@
+"""Build: select each feed's newest items, render every format, publish what changed."""

@@ -1,0 +1,68 @@
+"""Build every feed document from the store and publish the changed ones in one transaction."""
+
+from __future__ import annotations
+
+import gzip
+import hashlib
+import logging
+from dataclasses import dataclass, field
+from datetime import datetime
+
+from sqlalchemy import Connection, Engine
+
+from feeds.build.catalog import FORMATS, OPML_PATH, OPML_TYPE, feed_specs
+from feeds.build.render import EPOCH, RENDERERS, newest_update, render_opml
+from feeds.config import Settings
+from feeds.model import FeedDocument
+from feeds.store.articles import recent_articles, sections_in_use
+from feeds.store.db import ARTICLES_VERSION, BUILT_VERSION, get_version, set_version
+from feeds.store.documents import publish_documents
+
+log = logging.getLogger(__name__)
+
+
+@dataclass
+class BuildResult:
+    built: bool
+    changed: list[str] = field(default_factory=list)
+
+
+def make_document(path: str, content_type: str, body: bytes, last_modified: datetime) -> FeedDocument:
+    """Bytes plus everything a response needs: a strong ETag over the bytes and a
+    gzip twin compressed once here (mtime 0, so it is as stable as the body)."""
+    etag = '"' + hashlib.sha256(body).hexdigest()[:32] + '"'
+    return FeedDocument(path, content_type, body, gzip.compress(body, 9, mtime=0), etag, last_modified)
+
+
+def render_documents(conn: Connection, settings: Settings) -> list[FeedDocument]:
+    """Every feed in every format, and the OPML list, from one consistent read."""
+    specs = feed_specs(settings, sections_in_use(conn))
+    documents: list[FeedDocument] = []
+    newest_overall = EPOCH
+    for spec in specs:
+        items = recent_articles(conn, spec.section, settings.items_per_feed)
+        last = newest_update(items)
+        newest_overall = max(newest_overall, last)
+        for fmt, content_type in FORMATS.items():
+            body = RENDERERS[fmt](settings, spec, items)
+            documents.append(make_document(spec.path(fmt), content_type, body, last))
+    documents.append(make_document(OPML_PATH, OPML_TYPE, render_opml(settings, specs), newest_overall))
+    return documents
+
+
+def build(engine: Engine, settings: Settings, *, force: bool = False) -> BuildResult:
+    """Rebuild if articles changed since the last build (or ``force``), publishing atomically.
+
+    The read of the articles and the write of the documents share one
+    transaction, so a web process sees either the old set or the new set,
+    never a mix, and a failure leaves the last good documents in place.
+    """
+    with engine.begin() as conn:
+        articles_version = get_version(conn, ARTICLES_VERSION)
+        if not force and articles_version == get_version(conn, BUILT_VERSION):
+            return BuildResult(built=False)
+        changed = publish_documents(conn, render_documents(conn, settings))
+        set_version(conn, BUILT_VERSION, articles_version)
+    if changed:
+        log.info("published %d changed document(s): %s", len(changed), ", ".join(changed))
+    return BuildResult(built=True, changed=changed)

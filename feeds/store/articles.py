@@ -1,0 +1,146 @@
+"""Article rows: upsert with identity rules, retraction, and the newest-first query feeds use."""
+
+from __future__ import annotations
+
+from datetime import datetime, timedelta
+from enum import Enum
+from typing import Any
+
+from sqlalchemy import Connection, Row, delete, insert, select, update
+
+from feeds.model import Article
+from feeds.store.db import ARTICLES_VERSION, bump_version
+from feeds.store.schema import articles, sources
+
+
+class Change(str, Enum):
+    INGESTED = "ingested"
+    UPDATED = "updated"
+    UNCHANGED = "unchanged"
+
+
+def _row_values(article: Article) -> dict[str, Any]:
+    return {
+        "id": article.id,
+        "url": article.url,
+        "title": article.title,
+        "section": article.section,
+        "published": article.published,
+        "updated": article.updated,
+        "summary": article.summary,
+        "content_html": article.content_html,
+        "text": article.text,
+        "authors": list(article.authors),
+        "image": article.image,
+        "tags": list(article.tags),
+        "language": article.language,
+        "source": article.source,
+        "content_hash": article.content_hash,
+    }
+
+
+def _article(row: Row[Any]) -> Article:
+    m = row._mapping
+    return Article(
+        id=m["id"],
+        url=m["url"],
+        title=m["title"],
+        section=m["section"],
+        published=m["published"],
+        updated=m["updated"],
+        summary=m["summary"],
+        content_html=m["content_html"],
+        text=m["text"],
+        authors=tuple(m["authors"]),
+        image=m["image"],
+        tags=tuple(m["tags"]),
+        language=m["language"],
+        source=m["source"],
+        content_hash=m["content_hash"],
+    )
+
+
+def upsert_article(conn: Connection, article: Article, observed_at: datetime) -> Change:
+    """Insert or replace an article by id, bumping ``articles_version`` if anything changed.
+
+    An edited page keeps its id; its ``updated`` must move forward so readers
+    show the new version. When the page itself does not say it was modified
+    later, ``observed_at`` (the file's mtime, or the time of a push) is used.
+    """
+    existing = conn.execute(
+        select(articles.c.content_hash, articles.c.updated, articles.c.source, articles.c.section)
+        .where(articles.c.id == article.id)
+        .with_for_update()
+    ).first()
+    if existing is None:
+        conn.execute(insert(articles).values(**_row_values(article)))
+        bump_version(conn, ARTICLES_VERSION)
+        return Change.INGESTED
+    if (
+        existing.content_hash == article.content_hash
+        and existing.source == article.source
+        and existing.section == article.section
+    ):
+        return Change.UNCHANGED
+    if existing.content_hash != article.content_hash and article.updated <= existing.updated:
+        article = article.replace(updated=max(observed_at, existing.updated + timedelta(seconds=1)))
+    conn.execute(update(articles).where(articles.c.id == article.id).values(**_row_values(article)))
+    bump_version(conn, ARTICLES_VERSION)
+    return Change.UPDATED
+
+
+def delete_article(conn: Connection, article_id: str) -> bool:
+    """Retract an article from every feed; True if it existed."""
+    gone = conn.execute(delete(articles).where(articles.c.id == article_id)).rowcount > 0
+    if gone:
+        bump_version(conn, ARTICLES_VERSION)
+    return gone
+
+
+def get_article(conn: Connection, article_id: str) -> Article | None:
+    row = conn.execute(select(articles).where(articles.c.id == article_id)).first()
+    return None if row is None else _article(row)
+
+
+def recent_articles(conn: Connection, section: str | None, limit: int) -> list[Article]:
+    """The newest ``limit`` articles (of one section, or of all), newest first.
+
+    Ties on ``published`` are broken by id so the order, and so the feed bytes,
+    never depend on the database's whim.
+    """
+    query = select(articles).order_by(articles.c.published.desc(), articles.c.id).limit(limit)
+    if section is not None:
+        query = query.where(articles.c.section == section)
+    return [_article(row) for row in conn.execute(query)]
+
+
+def sections_in_use(conn: Connection) -> list[str]:
+    return sorted(conn.execute(select(articles.c.section).distinct()).scalars())
+
+
+# -- what the folder scan has seen -------------------------------------------------
+
+
+def known_sources(conn: Connection, prefix: str) -> dict[str, tuple[int, int]]:
+    """``{source: (mtime_ns, size)}`` for every file the scan has recorded."""
+    rows = conn.execute(
+        select(sources.c.source, sources.c.mtime_ns, sources.c.size).where(sources.c.source.startswith(prefix))
+    )
+    return {r.source: (r.mtime_ns, r.size) for r in rows}
+
+
+def record_source(
+    conn: Connection, source: str, mtime_ns: int, size: int, article_id: str | None, error: str | None
+) -> None:
+    values = {"mtime_ns": mtime_ns, "size": size, "article_id": article_id, "error": error}
+    if conn.execute(update(sources).where(sources.c.source == source).values(**values)).rowcount == 0:
+        conn.execute(insert(sources).values(source=source, **values))
+
+
+def forget_source(conn: Connection, source: str) -> bool:
+    """Drop a vanished file and the articles it brought; True if an article went."""
+    conn.execute(delete(sources).where(sources.c.source == source))
+    gone = conn.execute(delete(articles).where(articles.c.source == source)).rowcount > 0
+    if gone:
+        bump_version(conn, ARTICLES_VERSION)
+    return gone

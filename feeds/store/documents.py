@@ -1,0 +1,55 @@
+"""Rendered feed documents: published together, loaded whole by the web processes."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+
+from sqlalchemy import Connection, delete, insert, select, update
+
+from feeds.model import FeedDocument
+from feeds.store.db import DOCUMENTS_VERSION, bump_version
+from feeds.store.schema import feed_documents
+
+
+def publish_documents(conn: Connection, documents: Iterable[FeedDocument]) -> list[str]:
+    """Make ``documents`` the complete published set, in the caller's transaction.
+
+    Only documents whose bytes changed are written (the ETag is a hash of the
+    bytes), documents no longer produced are removed, and ``documents_version``
+    moves only when something did change, so web processes reload only then.
+    Returns the paths that changed.
+    """
+    current = {r.path: r.etag for r in conn.execute(select(feed_documents.c.path, feed_documents.c.etag))}
+    changed: list[str] = []
+    wanted: set[str] = set()
+    for doc in documents:
+        wanted.add(doc.path)
+        if current.get(doc.path) == doc.etag:
+            continue
+        values = {
+            "content_type": doc.content_type,
+            "body": doc.body,
+            "gzip_body": doc.gzip_body,
+            "etag": doc.etag,
+            "last_modified": doc.last_modified,
+        }
+        if doc.path in current:
+            conn.execute(update(feed_documents).where(feed_documents.c.path == doc.path).values(**values))
+        else:
+            conn.execute(insert(feed_documents).values(path=doc.path, **values))
+        changed.append(doc.path)
+    obsolete = sorted(set(current) - wanted)
+    if obsolete:
+        conn.execute(delete(feed_documents).where(feed_documents.c.path.in_(obsolete)))
+        changed.extend(obsolete)
+    if changed:
+        bump_version(conn, DOCUMENTS_VERSION)
+    return changed
+
+
+def load_documents(conn: Connection) -> dict[str, FeedDocument]:
+    rows = conn.execute(select(feed_documents))
+    return {
+        r.path: FeedDocument(r.path, r.content_type, bytes(r.body), bytes(r.gzip_body), r.etag, r.last_modified)
+        for r in rows
+    }

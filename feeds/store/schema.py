@@ -1,0 +1,102 @@
+"""Tables. One schema for SQLite and PostgreSQL; datetimes are stored as UTC."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+
+from sqlalchemy import (
+    JSON,
+    BigInteger,
+    Column,
+    DateTime,
+    Index,
+    Integer,
+    LargeBinary,
+    MetaData,
+    String,
+    Table,
+    Text,
+    TypeDecorator,
+)
+
+
+class UTCDateTime(TypeDecorator[datetime]):
+    """Aware datetimes in, aware UTC datetimes out, on every backend.
+
+    SQLite has no time zone type and hands back naive values; normalising to
+    UTC on the way in and re-attaching it on the way out keeps comparisons and
+    rendered dates identical whichever database is behind the store.
+    """
+
+    impl = DateTime
+    cache_ok = True
+
+    def process_bind_param(self, value: datetime | None, dialect: object) -> datetime | None:
+        if value is None:
+            return None
+        if value.tzinfo is None:
+            raise ValueError("naive datetime given to the store")
+        return value.astimezone(UTC).replace(tzinfo=None)
+
+    def process_result_value(self, value: datetime | None, dialect: object) -> datetime | None:
+        return None if value is None else value.replace(tzinfo=UTC)
+
+
+metadata = MetaData()
+
+articles = Table(
+    "articles",
+    metadata,
+    Column("id", String(2048), primary_key=True),
+    Column("url", Text, nullable=False),
+    Column("title", Text, nullable=False),
+    Column("section", String(64), nullable=False),
+    Column("published", UTCDateTime, nullable=False),
+    Column("updated", UTCDateTime, nullable=False),
+    Column("summary", Text, nullable=False, default=""),
+    Column("content_html", Text, nullable=False),
+    Column("text", Text, nullable=False),
+    Column("authors", JSON, nullable=False),
+    Column("image", Text),
+    Column("tags", JSON, nullable=False),
+    Column("language", String(35)),
+    Column("source", String(2048), nullable=False),
+    Column("content_hash", String(64), nullable=False),
+    Index("ix_articles_section_published", "section", "published"),
+    Index("ix_articles_published", "published"),
+    Index("ix_articles_source", "source"),
+)
+
+# What the folder scan has seen of each file, so an unchanged file is not read
+# again, and a rejected one is not retried until it changes.
+sources = Table(
+    "sources",
+    metadata,
+    Column("source", String(2048), primary_key=True),
+    Column("mtime_ns", BigInteger, nullable=False),
+    Column("size", BigInteger, nullable=False),
+    Column("article_id", String(2048)),
+    Column("error", Text),
+)
+
+feed_documents = Table(
+    "feed_documents",
+    metadata,
+    Column("path", String(255), primary_key=True),
+    Column("content_type", String(100), nullable=False),
+    Column("body", LargeBinary, nullable=False),
+    Column("gzip_body", LargeBinary, nullable=False),
+    Column("etag", String(100), nullable=False),
+    Column("last_modified", UTCDateTime, nullable=False),
+)
+
+# Counters that let a process tell "something changed" with one cheap query:
+# articles_version moves with every article change, built_version records the
+# articles_version a build rendered, documents_version moves with every publish.
+state = Table(
+    "state",
+    metadata,
+    Column("key", String(64), primary_key=True),
+    Column("value", Integer, nullable=False),
+    Column("changed_at", UTCDateTime),
+)
