@@ -10,6 +10,7 @@ fails to ingest is reported and skipped, and what it published before stays.
 from __future__ import annotations
 
 import logging
+import multiprocessing
 import os
 import sys
 from collections.abc import Callable, Iterable, Iterator
@@ -103,7 +104,10 @@ def _parse_all(jobs: list[tuple[Path, str, Settings]], workers: int) -> Iterator
     if workers <= 1 or len(jobs) < POOL_THRESHOLD:
         yield from map(_parse, jobs)
         return
-    with ProcessPoolExecutor(max_workers=workers) as pool:
+    # forkserver, not fork: the scheduler calls this from a thread of a threaded
+    # server, and forking a process that holds other threads' locks can hang.
+    context = multiprocessing.get_context("forkserver")
+    with ProcessPoolExecutor(max_workers=workers, mp_context=context) as pool:
         yield from pool.map(_parse, jobs, chunksize=8)
 
 
