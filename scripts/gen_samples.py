@@ -38,7 +38,8 @@ def strip_tags(s: str) -> str:
 
 
 def slugify(s: str) -> str:
-    return re.sub(r"[^a-z0-9]+", "-", s.lower()).strip("-")
+    s = re.sub(r"[\u2019']", "", s.lower())
+    return re.sub(r"[^a-z0-9]+", "-", s).strip("-")
 
 
 def pub_dt(a):
@@ -452,11 +453,11 @@ def expectations(a, chrome):
     tb = text_blocks(a)
     paras = [t for k, t in tb if k == "p"]
     first, last = paras[0], paras[-1]
-    body_first = first[:60].rstrip()
-    body_last = last[-60:].lstrip()
+    body_first = first if len(first) <= 60 else first[:61].rsplit(" ", 1)[0]
+    body_last = last if len(last) <= 60 else last[-61:].split(" ", 1)[1]
     contains = list(a.get("contains", []))
     special = [t for k, t in tb if k in ("quote", "li")]
-    if not contains:
+    if len(contains) < 3:
         mid = paras[1:-1]
         plain = [strip_tags(b) for b in a["body"] if isinstance(b, str) and "<" not in b]
         plain = [p for p in plain if p in mid] or mid
