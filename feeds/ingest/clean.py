@@ -24,8 +24,10 @@ _CHROME_WORDS = (
 )
 _CHROME_ATTR_RE = re.compile(rf"(?:^|[\s_-])(?:{_CHROME_WORDS})(?:$|[\s_-])", re.IGNORECASE)
 _NEVER_CHROME = frozenset({"html", "body", "article", "main"})
-_CHROME_TAGS = ("script", "style", "noscript", "form", "nav", "aside", "footer", "template", "button",
-                "input", "select", "textarea", "iframe[not(contains(@src,'youtube') or contains(@src,'vimeo'))]")
+_CODE_TAGS = ("script", "style", "noscript", "template", "button", "input", "select", "textarea",
+              "iframe[not(contains(@src,'youtube') or contains(@src,'vimeo'))]")
+# Chrome by nature, unless a site wraps the whole page in one (ASP.NET pages sit in a <form>).
+_REGION_TAGS = ("form", "nav", "aside", "footer")
 
 # A heading or short block with this text ends the article: everything after it is chrome.
 _END_MARKERS = re.compile(
@@ -44,8 +46,10 @@ _PROMO_RE = re.compile(
 
 def prune_page(tree: lhtml.HtmlElement) -> None:
     """Drop script/nav/aside/forms and blocks whose class or id says chrome (in place)."""
-    for xpath in ("//" + " | //".join(_CHROME_TAGS),):
-        for el in tree.xpath(xpath):
+    for el in tree.xpath("//" + " | //".join(_CODE_TAGS)):
+        _drop(el)
+    for el in tree.xpath("//" + " | //".join(_REGION_TAGS)):
+        if not _is_big(el):
             _drop(el)
     for el in tree.xpath("//*[@class or @id]"):
         if el.tag in _NEVER_CHROME or not isinstance(el.tag, str):

@@ -87,7 +87,7 @@ def _trafilatura_body(tree: lhtml.HtmlElement, url: str) -> lhtml.HtmlElement | 
     from trafilatura.htmlprocessing import convert_to_html
 
     document = bare_extraction(
-        tree, url=url or None, include_comments=False, include_tables=True, include_images=True,
+        tree, url=url or None, favor_recall=True, include_comments=False, include_tables=True, include_images=True,
         include_links=True, include_formatting=True, with_metadata=False,
     )
     if document is None or document.body is None:
