@@ -17,7 +17,7 @@ from lxml import etree
 from lxml import html as lhtml
 
 from feeds.config import Settings
-from feeds.ingest.clean import prune_body, prune_page
+from feeds.ingest.clean import mark_captions, prune_body, prune_page, restore_captions
 from feeds.ingest.decode import decode_html
 from feeds.ingest.errors import IngestError
 from feeds.ingest.extract import extract_body, load_profiles
@@ -54,9 +54,11 @@ def ingest_page(data: bytes, *, source: str, settings: Settings,
         raise IngestError("not an article: no headline found")
 
     prune_page(tree)
+    mark_captions(tree)
     body = extract_body(tree, load_profiles(settings.config_dir / "profiles.toml"), base)
     if body is None:
         raise IngestError("not an article: no body text found")
+    restore_captions(body)
     _drop_headline(body, title)
     prune_body(body)
     content_html = sanitize_html(lhtml.tostring(body, encoding="unicode"), base)
