@@ -42,7 +42,7 @@ class Jobs:
             except SyncError as exc:
                 log.error("scan: %s", exc)
                 return
-            if report.changed or report.rejected:
+            if report.changed:
                 log.info("scan: %s", report.summary())
             if report.changed:
                 self._build()
