@@ -44,7 +44,6 @@ class Jobs:
                 return
             if report.changed:
                 log.info("scan: %s", report.summary())
-            if report.changed:
                 self._build()
 
     def rebuild(self) -> None:
