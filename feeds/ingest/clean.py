@@ -20,7 +20,8 @@ _CHROME_WORDS = (
     r"related|related-posts|related-articles|relatedposts|recommended|recommendations|more-stories|"
     r"read-next|also-like|you-may-like|outbrain|taboola|comments?|comment-respond|respond|disqus|"
     r"advert|advertisement|ad|ads|adslot|ad-slot|dfp|sponsor|sponsored|promo|paywall|popular|"
-    r"trending|most-read|breadcrumbs?|post-navigation|nav-links|tags-links|author-box|newsletter-signup"
+    r"trending|most-read|breadcrumbs?|post-navigation|nav-links|tags-links|author-box|newsletter-signup|"
+    r"similar|similar-posts|tags|tag-list|post-tags|entry-tags|byline|author-bio"
 )
 _CHROME_ATTR_RE = re.compile(rf"(?:^|[\s_-])(?:{_CHROME_WORDS})(?:$|[\s_-])", re.IGNORECASE)
 _NEVER_CHROME = frozenset({"html", "body", "article", "main"})
@@ -45,7 +46,8 @@ _PROMO_RE = re.compile(
 
 
 CAPTION_START, CAPTION_END = "\ue000", "\ue001"
-_CAPTION_XPATH = ("//figcaption | //*[@itemprop='caption'] | //*[contains(@class,'caption') or contains(@class,'credit')]")
+_CAPTION_XPATH = ("//figcaption | //*[@itemprop='caption'] | //*[@data-caption] "
+                  "| //*[contains(@class,'caption') or contains(@class,'credit')]")
 _CAPTION_MARKS = re.compile(f"[{CAPTION_START}{CAPTION_END}]")
 _CAPTION_SPAN = re.compile(f"{CAPTION_START}[^{CAPTION_END}]*{CAPTION_END}")
 # Controls and labels of page furniture that extractors keep as text of their own.
@@ -135,6 +137,14 @@ def _caption_text(el: lhtml.HtmlElement) -> str:
             segments.append(segment)
     return " ".join(segments)
 
+# Closing lines that point readers elsewhere: social accounts, subscriptions, newsletters.
+_TAIL_PROMO_RE = re.compile(
+    r"^(?:follow (?:us|him|her|them|me|[\w@ ]{1,40}) on (?:twitter|facebook|instagram|linkedin)|"
+    r"(?:reach|contact|email) the (?:reporters?|writers?|authors?)\b|want more [\w ]{1,30}\?|"
+    r"(?:get|sign up for) (?:our|the) [\w ]{0,30}newsletter|subscribe to (?:our|the)\b)",
+    re.IGNORECASE,
+)
+
 
 def prune_page(tree: lhtml.HtmlElement) -> None:
     """Drop script/nav/aside/forms and blocks whose class or id says chrome (in place)."""
@@ -147,6 +157,10 @@ def prune_page(tree: lhtml.HtmlElement) -> None:
         if el.tag in _NEVER_CHROME or not isinstance(el.tag, str):
             continue
         if _CHROME_ATTR_RE.search(f"{el.get('class', '')} {el.get('id', '')}") and not _is_big(el):
+            _drop(el)
+    # Promos are judged here, where their links still exist; extractors often drop the <a>.
+    for el in tree.iter("p", "li", "div"):
+        if el.getparent() is not None and len(el) < 8 and _is_promo(el, " ".join(el.text_content().split())):
             _drop(el)
 
 
@@ -172,6 +186,9 @@ def prune_body(body: lhtml.HtmlElement) -> None:
 
 
 def _is_promo(el: lhtml.HtmlElement, text: str) -> bool:
+    """A short block that only sends the reader to another page, account or subscription."""
+    if _TAIL_PROMO_RE.search(text) and len(text) < 300:
+        return True
     if len(text) > 200 or not _PROMO_RE.match(text):
         return False
     if text.startswith("[") and text.endswith("]"):
