@@ -93,7 +93,15 @@ def ingest_page(data: bytes, *, source: str, settings: Settings,
     return article.replace(content_hash=_content_hash(article))
 
 
+_HTML_OPEN = re.compile(r"<html[\s>]", re.IGNORECASE)
+_HTML_CLOSE = re.compile(r"</(?:html|body)\s*>", re.IGNORECASE)
+
+
 def _parse(text: str) -> lhtml.HtmlElement:
+    # A page that opens <html> but never closes it was cut off (a half-written file, a broken
+    # download); publishing it would put a partial article in the feeds until the next edit.
+    if _HTML_OPEN.search(text, 0, 4096) and not _HTML_CLOSE.search(text, max(0, len(text) - 65536)):
+        raise IngestError("page is truncated: it opens <html> but has no closing </body> or </html>")
     if _nesting_depth(text) > MAX_DEPTH:
         raise IngestError(f"markup is nested more than {MAX_DEPTH} levels deep")
     try:

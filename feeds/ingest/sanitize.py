@@ -11,7 +11,7 @@ characters are stripped again after sanitising.
 from __future__ import annotations
 
 import re
-from urllib.parse import urljoin, urlsplit
+from urllib.parse import quote, urljoin, urlsplit, urlunsplit
 
 import nh3
 
@@ -73,7 +73,23 @@ def absolute_url(value: str, base_url: str) -> str | None:
         return None
     if scheme not in SAFE_SCHEMES:
         return None
-    return url.replace(" ", "%20")
+    return _escape(url)
+
+
+def _escape(url: str) -> str:
+    """Percent-encode what may not appear raw in a URI (spaces, U+2028, non-ASCII), keeping escapes."""
+    if url.isascii() and not re.search(r"[\s\"<>\\^`{|}]", url):
+        return url
+    parts = urlsplit(url)
+    netloc = parts.netloc
+    if not netloc.isascii():
+        try:
+            netloc = netloc.encode("idna").decode("ascii")
+        except UnicodeError:
+            netloc = quote(netloc, safe=":@[]")
+    keep = "/:@!$&'()*+,;=%~"
+    return urlunsplit((parts.scheme, netloc, quote(parts.path, safe=keep), quote(parts.query, safe=keep + "?"),
+                       quote(parts.fragment, safe=keep + "?#")))
 
 
 def _srcset(value: str, base_url: str) -> str | None:
@@ -91,6 +107,8 @@ def _srcset(value: str, base_url: str) -> str | None:
 
 def _attribute_filter(base_url: str):
     def keep(tag: str, attribute: str, value: str) -> str | None:
+        if attribute not in ALLOWED_ATTRIBUTES.get(tag, ()):
+            return None  # ammonia adds generic attributes (lang, title) of its own; ours is the list
         if attribute in URL_ATTRIBUTES:
             url = absolute_url(value, base_url)
             if url is None:
