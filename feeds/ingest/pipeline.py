@@ -95,6 +95,7 @@ def ingest_page(data: bytes, *, source: str, settings: Settings,
 
 _HTML_OPEN = re.compile(r"<html[\s>]", re.IGNORECASE)
 _HTML_CLOSE = re.compile(r"</(?:html|body)\s*>", re.IGNORECASE)
+_XML_DECLARATION = re.compile(r"^\s*<\?xml[^>]*>")
 
 
 def _parse(text: str) -> lhtml.HtmlElement:
@@ -104,6 +105,7 @@ def _parse(text: str) -> lhtml.HtmlElement:
         raise IngestError("page is truncated: it opens <html> but has no closing </body> or </html>")
     if _nesting_depth(text) > MAX_DEPTH:
         raise IngestError(f"markup is nested more than {MAX_DEPTH} levels deep")
+    text = _XML_DECLARATION.sub("", text, count=1)  # lxml refuses str input that declares an encoding
     try:
         tree = lhtml.document_fromstring(text)
     except (etree.ParserError, ValueError) as exc:
