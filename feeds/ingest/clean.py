@@ -14,6 +14,8 @@ import re
 
 from lxml import html as lhtml
 
+from feeds.ingest.dates import VISIBLE_DATE_RE
+
 # class/id words that mark a block as chrome (matched as whole dash/underscore-separated words).
 _CHROME_WORDS = (
     r"share|sharing|sharebar|share-buttons|social|socials|newsletter|subscribe|subscription|signup|"
@@ -34,7 +36,9 @@ _REGION_TAGS = ("form", "nav", "aside", "footer")
 _END_MARKERS = re.compile(
     r"^\s*(?:you (?:may|might) (?:also )?(?:like|enjoy)|more in\b.*|related (?:posts|articles|stories|news|content|coverage)|"
     r"read next|recommended(?: for you)?|more (?:from|stories|on this)\b.*|comments are closed\.?|leave a (?:reply|comment)|"
-    r"\d+ comments?|share this(?: article| story)?:?|sign up for .*newsletter.*|most (?:read|popular))\s*:?\s*$",
+    r"\d+ comments?|share this(?: article| story)?:?|sign up for .*newsletter.*|most (?:read|popular)|"
+    r"(?:e-?mail|print|share) this (?:story|article|page)\b.*|printer[- ]friendly(?: version)?\b.*|"
+    r"(?:copyright\b|\u00a9).{0,200}|back to top)\s*:?\s*$",
     re.IGNORECASE,
 )
 # A paragraph that is only a pointer to another article.
@@ -100,9 +104,9 @@ def restore_captions(body: lhtml.HtmlElement) -> None:
         if not images and previous is not None and not previous.text_content().strip():
             images = list(previous.iter("img"))
             if images and previous.tag != "img":
-                _drop(previous)
+                drop_element(previous)
         if not images:
-            _drop(el)
+            drop_element(el)
             continue
         figure = lhtml.Element("figure")
         for image in images:
@@ -149,19 +153,19 @@ _TAIL_PROMO_RE = re.compile(
 def prune_page(tree: lhtml.HtmlElement) -> None:
     """Drop script/nav/aside/forms and blocks whose class or id says chrome (in place)."""
     for el in tree.xpath("//" + " | //".join(_CODE_TAGS)):
-        _drop(el)
+        drop_element(el)
     for el in tree.xpath("//" + " | //".join(_REGION_TAGS)):
         if not _is_big(el):
-            _drop(el)
+            drop_element(el)
     for el in tree.xpath("//*[@class or @id]"):
         if el.tag in _NEVER_CHROME or not isinstance(el.tag, str):
             continue
         if _CHROME_ATTR_RE.search(f"{el.get('class', '')} {el.get('id', '')}") and not _is_big(el):
-            _drop(el)
+            drop_element(el)
     # Promos are judged here, where their links still exist; extractors often drop the <a>.
     for el in tree.iter("p", "li", "div"):
         if el.getparent() is not None and len(el) < 8 and _is_promo(el, " ".join(el.text_content().split())):
-            _drop(el)
+            drop_element(el)
 
 
 def _is_big(el: lhtml.HtmlElement) -> bool:
@@ -182,7 +186,7 @@ def prune_body(body: lhtml.HtmlElement) -> None:
             _drop_from(el, body)
             return
         if el.tag in ("p", "li", "div", "h2", "h3", "h4") and (_is_promo(el, text) or _UI_TEXT.match(text)):
-            _drop(el)
+            drop_element(el)
 
 
 def _is_promo(el: lhtml.HtmlElement, text: str) -> bool:
@@ -207,10 +211,30 @@ def _drop_from(el: lhtml.HtmlElement, root: lhtml.HtmlElement) -> None:
         for sibling in list(node.itersiblings()):
             parent.remove(sibling)
         node = parent
-    _drop(el)
+    drop_element(el)
 
 
-def _drop(el: lhtml.HtmlElement) -> None:
+def drop_leading_meta(body: lhtml.HtmlElement) -> None:
+    """Drop byline and dateline blocks ("By X", "Published: 14 October 2026") at the top of the body."""
+    for el in list(body.iter("p", "div", "span", "font", "li", "time", "address", "small")):
+        if el.getparent() is None:
+            continue
+        text = " ".join(el.text_content().split())
+        if not text:
+            continue
+        if len(text.split()) > 16 or len(text) > 160 or not _LEADING_META_RE.search(text):
+            return
+        drop_element(el)
+
+
+_LEADING_META_RE = re.compile(
+    rf"^(?:(?:written |words |story )?by\s+\S|(?:first\s+)?(?:published|posted|updated|last updated|modified)\b)"
+    rf"|^(?:{VISIBLE_DATE_RE.pattern})",
+    re.IGNORECASE,
+)
+
+
+def drop_element(el: lhtml.HtmlElement) -> None:
     """Remove an element but keep its tail text in place."""
     parent = el.getparent()
     if parent is None:

@@ -17,7 +17,14 @@ from lxml import etree
 from lxml import html as lhtml
 
 from feeds.config import Settings
-from feeds.ingest.clean import mark_captions, prune_body, prune_page, restore_captions
+from feeds.ingest.clean import (
+    drop_element,
+    drop_leading_meta,
+    mark_captions,
+    prune_body,
+    prune_page,
+    restore_captions,
+)
 from feeds.ingest.decode import decode_html
 from feeds.ingest.errors import IngestError
 from feeds.ingest.extract import extract_body, load_profiles
@@ -30,6 +37,7 @@ from feeds.model import Article
 __all__ = ["IngestError", "ingest_page"]
 
 MIN_WORDS = 20
+MIN_CHARS = 200
 SUMMARY_CHARS = 300
 MAX_DEPTH = 1000
 
@@ -61,10 +69,13 @@ def ingest_page(data: bytes, *, source: str, settings: Settings,
     restore_captions(body)
     _drop_headline(body, title)
     prune_body(body)
+    drop_leading_meta(body)
     content_html = sanitize_html(lhtml.tostring(body, encoding="unicode"), base)
     body_text = html_to_text(content_html)
-    if len(body_text.split()) < MIN_WORDS:
-        raise IngestError(f"not an article: body has {len(body_text.split())} words (fewer than {MIN_WORDS})")
+    words = len(body_text.split())
+    # Languages written without spaces (Japanese, Chinese) have few "words"; count characters too.
+    if words < MIN_WORDS and len("".join(body_text.split())) < MIN_CHARS:
+        raise IngestError(f"not an article: body has {words} words (fewer than {MIN_WORDS})")
 
     published = meta.published
     if published is None:
@@ -133,25 +144,29 @@ def _nesting_depth(text: str) -> int:
 
 
 def _drop_headline(body: lhtml.HtmlElement, title: str) -> None:
-    """Drop a repeated headline and whatever sits above it (kicker, section label).
+    """Drop a repeated headline and whatever sits above it (kicker, section label, navigation).
 
     Extractors often start the body with the page header; the feed item carries
-    the headline as its title, so the body starts after it.
+    the headline as its title, so the body starts after it. Links are skipped:
+    a "more in this section" list may name the article before its headline.
     """
     key = " ".join(title.split()).casefold()
-    for i, el in enumerate(body.iter("h1", "h2", "h3", "h4", "p", "div", "span", "strong")):
-        if i > 12:
+    for i, el in enumerate(body.iterdescendants()):
+        if i > 200:
             return
-        if el is not body and " ".join(el.text_content().split()).casefold() == key:
-            node = el
-            while node is not None and node is not body:
-                parent = node.getparent()
-                for sibling in list(node.itersiblings(preceding=True)):
-                    parent.remove(sibling)
-                parent.text = None
-                node = parent
-            el.getparent().remove(el)
-            return
+        if not isinstance(el.tag, str) or el.tag == "a":
+            continue
+        if " ".join(el.text_content().split()).casefold() != key or next(el.iterancestors("a"), None) is not None:
+            continue
+        node = el
+        while node is not None and node is not body:
+            parent = node.getparent()
+            for sibling in list(node.itersiblings(preceding=True)):
+                parent.remove(sibling)
+            parent.text = None
+            node = parent
+        drop_element(el)
+        return
 
 
 def _derived_url(source: str, settings: Settings) -> str | None:
