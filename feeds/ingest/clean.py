@@ -49,97 +49,14 @@ _PROMO_RE = re.compile(
 )
 
 
-CAPTION_START, CAPTION_END = "\ue000", "\ue001"
-_CAPTION_XPATH = ("//figcaption | //*[@itemprop='caption'] | //*[@data-caption] "
-                  "| //*[contains(@class,'caption') or contains(@class,'credit')]")
-_CAPTION_MARKS = re.compile(f"[{CAPTION_START}{CAPTION_END}]")
-_CAPTION_SPAN = re.compile(f"{CAPTION_START}[^{CAPTION_END}]*{CAPTION_END}")
 # Controls and labels of page furniture that extractors keep as text of their own.
-_UI_TEXT = re.compile(
+UI_TEXT = re.compile(
     r"^\s*(?:\.{3}\s*)?(?:less|more|\[\+\]|advertisement|ad|story continues below(?: advertisement)?|"
     r"continue reading(?: below)?|skip to (?:main )?content|post comment(?: \(\+\))?|show more|read more|"
     r"click to expand|view comments?|print|email|share)\s*$",
     re.IGNORECASE,
 )
 
-
-def mark_captions(tree: lhtml.HtmlElement) -> None:
-    """Wrap caption text in private-use markers (in place) so it can be told apart after extraction.
-
-    Extractors flatten figures: their output shows a caption as an ordinary
-    paragraph. The markers survive extraction, and ``restore_captions`` turns
-    marked blocks back into figure captions (kept in the HTML, left out of the text).
-    """
-    for el in tree.xpath(_CAPTION_XPATH):
-        if el.tag in _NEVER_CHROME or len(el.text_content().split()) > 100:
-            continue
-        el.text = CAPTION_START + (el.text or "")
-        if len(el):
-            el[-1].tail = (el[-1].tail or "") + CAPTION_END
-        else:
-            el.text += CAPTION_END
-
-
-def restore_captions(body: lhtml.HtmlElement) -> None:
-    """Turn caption-only blocks into ``<figure>`` captions of their image; drop captions without one."""
-    blocks = list(body.iter("p", "div", "li", "span", "figcaption", "figure", "h2", "h3", "h4", "h5", "h6",
-                            "blockquote"))
-    for el in reversed(blocks):  # innermost first, so an outer block sees its inner captions done
-        if el is body or el.getparent() is None:
-            continue
-        text = el.text_content()
-        if CAPTION_START not in text and CAPTION_END not in text:
-            continue
-        rest = text
-        while _CAPTION_SPAN.search(rest):
-            rest = _CAPTION_SPAN.sub("", rest)
-        if el.tag != "figcaption" and CAPTION_START in rest:
-            rest = rest.split(CAPTION_START, 1)[0]  # a caption that runs on past this block
-        rest = _CAPTION_MARKS.sub("", rest)
-        if rest.strip() and not _UI_TEXT.match(rest):
-            continue  # body text with a caption-classed span inside: stays text
-        caption = _caption_text(el)
-        images = list(el.iter("img"))
-        previous = el.getprevious()
-        if not images and previous is not None and not previous.text_content().strip():
-            images = list(previous.iter("img"))
-            if images and previous.tag != "img":
-                drop_element(previous)
-        if not images:
-            drop_element(el)
-            continue
-        figure = lhtml.Element("figure")
-        for image in images:
-            image.tail = None
-            figure.append(image)  # moves it
-        if caption:
-            lhtml.etree.SubElement(figure, "figcaption").text = caption
-        if el.tag == "li":  # keep the list well-formed
-            el.clear()
-            el.append(figure)
-        else:
-            figure.tail = el.tail
-            el.getparent().replace(el, figure)
-    for node in body.iter():
-        for attr in ("text", "tail"):
-            value = getattr(node, attr)
-            if value and _CAPTION_MARKS.search(value):
-                setattr(node, attr, _CAPTION_MARKS.sub("", value))
-
-
-def _caption_text(el: lhtml.HtmlElement) -> str:
-    """The caption's words, without "less"/"more" toggles and without the truncated twin some sites add."""
-    parts = [el.text or ""]
-    for child in el.iterdescendants():
-        if not _UI_TEXT.match(_CAPTION_MARKS.sub("", child.text or "")):
-            parts.append(child.text or "")
-        parts.append(child.tail or "")
-    segments: list[str] = []
-    for segment in _CAPTION_MARKS.split("".join(parts)):
-        segment = " ".join(segment.split())
-        if segment and not _UI_TEXT.match(segment) and not any(s.startswith(segment) for s in segments):
-            segments.append(segment)
-    return " ".join(segments)
 
 # Closing lines that point readers elsewhere: social accounts, subscriptions, newsletters.
 _TAIL_PROMO_RE = re.compile(
@@ -185,7 +102,7 @@ def prune_body(body: lhtml.HtmlElement) -> None:
         if _END_MARKERS.match(text) and el is not body:
             _drop_from(el, body)
             return
-        if el.tag in ("p", "li", "div", "h2", "h3", "h4") and (_is_promo(el, text) or _UI_TEXT.match(text)):
+        if el.tag in ("p", "li", "div", "h2", "h3", "h4") and (_is_promo(el, text) or UI_TEXT.match(text)):
             drop_element(el)
 
 

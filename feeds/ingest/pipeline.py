@@ -20,11 +20,10 @@ from feeds.config import Settings
 from feeds.ingest.clean import (
     drop_element,
     drop_leading_meta,
-    mark_captions,
     prune_body,
     prune_page,
-    restore_captions,
 )
+from feeds.ingest.captions import mark_captions, restore_captions
 from feeds.ingest.decode import decode_html
 from feeds.ingest.errors import IngestError
 from feeds.ingest.extract import extract_body, load_profiles
@@ -62,11 +61,11 @@ def ingest_page(data: bytes, *, source: str, settings: Settings,
         raise IngestError("not an article: no headline found")
 
     prune_page(tree)
-    mark_captions(tree)
+    captions = mark_captions(tree)
     body = extract_body(tree, load_profiles(settings.config_dir / "profiles.toml"), base)
     if body is None:
         raise IngestError("not an article: no body text found")
-    restore_captions(body)
+    restore_captions(body, captions, base)
     _drop_headline(body, title)
     prune_body(body)
     drop_leading_meta(body)
