@@ -79,15 +79,16 @@ def extract_body(tree: lhtml.HtmlElement, profiles: tuple[Profile, ...], url: st
                     if el.getparent() is not None:
                         el.getparent().remove(el)
             return body
-    return _trafilatura_body(tree, url)
+    return _trafilatura_body(tree)
 
 
-def _trafilatura_body(tree: lhtml.HtmlElement, url: str) -> lhtml.HtmlElement | None:
+def _trafilatura_body(tree: lhtml.HtmlElement) -> lhtml.HtmlElement | None:
     from trafilatura import bare_extraction
     from trafilatura.htmlprocessing import convert_to_html
 
+    # No url= on purpose: trafilatura would resolve relative links against the site root, not the page.
     document = bare_extraction(
-        tree, url=url or None, favor_recall=True, include_comments=False, include_tables=True, include_images=True,
+        tree, favor_recall=True, include_comments=False, include_tables=True, include_images=True,
         include_links=True, include_formatting=True, with_metadata=False,
     )
     if document is None or document.body is None:

@@ -44,7 +44,7 @@ MAX_DEPTH = 1000
 def ingest_page(data: bytes, *, source: str, settings: Settings,
                 base_url: str | None = None, fallback_time: datetime) -> Article:
     """Turn one page into an Article or raise IngestError with a one-line reason."""
-    text = decode_html(data)
+    text = strip_xml_forbidden(decode_html(data))
     tree = _parse(text)
     meta = extract_metadata(tree)
     warnings: list[str] = []

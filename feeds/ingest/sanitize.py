@@ -52,9 +52,21 @@ _URL_EDGE = "\x00\x01\x02\x03\x04\x05\x06\x07\x08\t\n\x0b\x0c\r\x0e\x0f\x10\x11\
 _URL_INNER = re.compile("[\t\n\r]")
 
 
+_CHAR_REFERENCE = re.compile(r"&#(?:[xX]([0-9a-fA-F]{1,8})|([0-9]{1,10}));?")
+
+
 def strip_xml_forbidden(text: str) -> str:
-    """Remove characters an XML 1.0 document may not carry."""
-    return _XML_FORBIDDEN.sub("", text)
+    """Remove characters an XML 1.0 document may not carry, raw or as ``&#...;`` references."""
+    return _CHAR_REFERENCE.sub(_drop_forbidden_reference, _XML_FORBIDDEN.sub("", text))
+
+
+def _drop_forbidden_reference(match: re.Match[str]) -> str:
+    code = int(match.group(1), 16) if match.group(1) else int(match.group(2))
+    if 0x80 <= code <= 0x9F:  # as browsers do: legacy pages write &#146; for a windows-1252 apostrophe
+        return bytes([code]).decode("cp1252", errors="ignore")
+    if code > 0x10FFFF or _XML_FORBIDDEN.match(chr(code)):
+        return ""
+    return match.group(0)
 
 
 def absolute_url(value: str, base_url: str) -> str | None:

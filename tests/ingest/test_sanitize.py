@@ -195,3 +195,7 @@ def test_disallowed_iframe_disappears_entirely():
 def test_text_keeps_unicode_and_escapes_markup():
     out = sanitize_html("<p>“Quotes” — naïve &lt;b&gt; 日本語</p>", BASE)
     assert out == "<p>“Quotes” — naïve &lt;b&gt; 日本語</p>"
+
+
+def test_c1_references_mean_windows_1252_as_in_browsers():
+    assert sanitize_html("<p>don&#146;t &#147;quote&#148; &#150; &#x80;5</p>", BASE) == "<p>don’t “quote” – €5</p>"
