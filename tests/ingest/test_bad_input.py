@@ -51,3 +51,8 @@ def test_page_without_closing_tags_but_no_html_start_is_fine(ingest):
 def test_xml_declaration_is_accepted(ingest):
     article = ingest('<?xml version="1.0" encoding="utf-8"?>\n' + _page(ARTICLE_BODY))
     assert article.word_count > 50
+
+
+def test_deep_but_legal_nesting_is_processed(ingest):
+    article = ingest(_page("<div>" * 240 + ARTICLE_BODY + "</div>" * 240))
+    assert article.word_count > 50
