@@ -21,7 +21,7 @@ _CHROME_WORDS = (
     r"share|sharing|sharebar|share-buttons|social|socials|newsletter|subscribe|subscription|signup|"
     r"related|related-posts|related-articles|relatedposts|recommended|recommendations|more-stories|"
     r"read-next|also-like|you-may-like|outbrain|taboola|comments?|comment-respond|respond|disqus|"
-    r"advert|advertisement|ad|ads|adslot|ad-slot|dfp|sponsor|sponsored|promo|paywall|popular|"
+    r"advert|advertisement|ad|ads|adslot|ad-slot|dfp|sponsor|sponsored|promo|popular|"
     r"trending|most-read|breadcrumbs?|post-navigation|nav-links|tags-links|author-box|newsletter-signup|"
     r"similar|similar-posts|tags|tag-list|post-tags|entry-tags|byline|author-bio"
 )
