@@ -1,4 +1,4 @@
-"""The ``feeds`` command: run (everything), ingest, build, serve, clock.
+"""The ``feeds`` command: run (everything), ingest, build, serve, clock, db, export.
 
 Every command reads settings the same way (``config/`` then the environment);
 a bad setting prints one line and exits with status 2, never a traceback.
@@ -19,7 +19,7 @@ from sqlalchemy import Engine
 from feeds.build.publish import build
 from feeds.config import ConfigError, Settings, load_settings
 from feeds.schedule import Jobs, make_scheduler
-from feeds.store.db import init_db, make_engine
+from feeds.store.db import current_revision, head_revision, init_db, make_engine
 from feeds.sync import SyncError, scan_folder
 
 log = logging.getLogger("feeds")
@@ -120,6 +120,25 @@ def cmd_clock(args: argparse.Namespace, settings: Settings) -> int:
     return 0
 
 
+def cmd_db(args: argparse.Namespace, settings: Settings) -> int:
+    """Schema migrations: ``upgrade`` to the newest revision (the Procfile's release step)."""
+    engine = make_engine(settings.database)
+    try:
+        if args.action == "upgrade":
+            before, after = init_db(engine)
+            if before == after:
+                print(f"database schema is up to date (revision {after})")
+            else:
+                print(f"database schema upgraded from {before or 'empty'} to {after}")
+        else:
+            current, head = current_revision(engine), head_revision()
+            print(f"revision {current or 'none (empty database)'}; newest {head}")
+            return 0 if current == head else 1
+    finally:
+        engine.dispose()
+    return 0
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="feeds", description=__doc__.splitlines()[0])
     parser.add_argument("-v", "--verbose", action="store_true", help="log debug detail")
@@ -142,6 +161,8 @@ def build_parser() -> argparse.ArgumentParser:
     p = add("build", cmd_build, "render and publish the feeds that changed")
     p.add_argument("--force", action="store_true", help="render even if no article changed")
     add("clock", cmd_clock, "run the scheduler alone (scan and rebuild on a timer)")
+    p = add("db", cmd_db, "database schema: upgrade to the newest migration, or show the current one")
+    p.add_argument("action", choices=("upgrade", "current"))
     return parser
 
 
