@@ -9,8 +9,10 @@ from __future__ import annotations
 import argparse
 import dataclasses
 import logging
+import os
 import signal
 import sys
+import threading
 from collections.abc import Sequence
 from types import FrameType
 
@@ -18,7 +20,7 @@ from sqlalchemy import Engine
 
 from feeds.build.publish import build
 from feeds.config import ConfigError, Settings, load_settings
-from feeds.schedule import Jobs, make_scheduler
+from feeds.schedule import Clock
 from feeds.store.db import current_revision, head_revision, init_db, make_engine
 from feeds.sync import SyncError, scan_folder
 
@@ -60,32 +62,37 @@ def cmd_build(args: argparse.Namespace, settings: Settings) -> int:
 
 
 def _serve(settings: Settings, engine: Engine, *, with_scheduler: bool) -> int:
-    """Serve until Ctrl-C or SIGTERM; with the scheduler running beside the web in one process."""
+    """Serve until Ctrl-C or SIGTERM; with the scheduler running beside the web in one process
+    (as a :class:`Clock`, so a ``feeds clock`` or another ``feeds run`` on the same
+    database leaves just one scheduler running)."""
     from werkzeug.serving import make_server
 
     from feeds.web import create_app
 
     app = create_app(settings, engine)
-    scheduler = None
+    clock_thread = None
+    stop = threading.Event()
     if with_scheduler:
         cache = app.extensions["feeds"]["cache"]
-        scheduler = make_scheduler(Jobs(engine, settings, on_publish=cache.refresh))
+        clock = Clock(engine, settings, on_publish=cache.refresh)
+        clock_thread = threading.Thread(target=clock.run, args=(stop,), name="clock", daemon=True)
     server = make_server(settings.host, settings.port, app, threaded=True)
 
-    def stop(signum: int, frame: FrameType | None) -> None:
+    def on_term(signum: int, frame: FrameType | None) -> None:
         raise KeyboardInterrupt
 
-    signal.signal(signal.SIGTERM, stop)
-    if scheduler is not None:
-        scheduler.start()
+    signal.signal(signal.SIGTERM, on_term)
+    if clock_thread is not None:
+        clock_thread.start()
     print(f"serving on http://{settings.host}:{server.port}/ (Ctrl-C to stop)", flush=True)
     try:
         server.serve_forever()
     except KeyboardInterrupt:
         pass
     finally:
-        if scheduler is not None:
-            scheduler.shutdown(wait=True)  # a running build commits or rolls back first
+        stop.set()
+        if clock_thread is not None:
+            clock_thread.join()  # a running build commits or rolls back first
         server.server_close()
     return 0
 
@@ -104,19 +111,21 @@ def cmd_run(args: argparse.Namespace, settings: Settings) -> int:
 
 
 def cmd_clock(args: argparse.Namespace, settings: Settings) -> int:
-    """The scheduler alone, for a PaaS ``clock`` process."""
-    engine = _open_store(settings)
-    jobs = Jobs(engine, settings)
-    jobs.scan()
-    jobs.rebuild()
-    scheduler = make_scheduler(jobs, blocking=True)
+    """The scheduler alone, for a PaaS ``clock`` process: active if it holds the scheduler
+    lock, standby otherwise. SIGTERM or Ctrl-C lets a running build finish, then exits."""
+    engine = make_engine(settings.database, application_name=f"feeds clock {os.getpid()}")
+    init_db(engine)
+    stop = threading.Event()
 
-    def stop(signum: int, frame: FrameType | None) -> None:
-        scheduler.shutdown(wait=True)  # lets a running build commit or roll back
+    def on_signal(signum: int, frame: FrameType | None) -> None:
+        if not stop.is_set():
+            log.info("clock: %s received; stopping after the running job", signal.Signals(signum).name)
+        stop.set()
 
-    signal.signal(signal.SIGTERM, stop)
-    signal.signal(signal.SIGINT, stop)
-    scheduler.start()
+    signal.signal(signal.SIGTERM, on_signal)
+    signal.signal(signal.SIGINT, on_signal)
+    Clock(engine, settings).run(stop)
+    engine.dispose()
     return 0
 
 
@@ -160,7 +169,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--jobs", type=int, help="worker processes (default: one per core)")
     p = add("build", cmd_build, "render and publish the feeds that changed")
     p.add_argument("--force", action="store_true", help="render even if no article changed")
-    add("clock", cmd_clock, "run the scheduler alone (scan and rebuild on a timer)")
+    add("clock", cmd_clock, "run the scheduler alone (scan and rebuild on a timer); one active per database")
     p = add("db", cmd_db, "database schema: upgrade to the newest migration, or show the current one")
     p.add_argument("action", choices=("upgrade", "current"))
     return parser
@@ -174,6 +183,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         format="%(asctime)s %(levelname)s %(name)s: %(message)s",
     )
     logging.getLogger("apscheduler").setLevel(logging.WARNING)
+    logging.getLogger("alembic").setLevel(logging.WARNING)
     try:
         settings = load_settings()
     except ConfigError as exc:

@@ -147,9 +147,12 @@ def _pg_func(name: str, *args: Any) -> Any:
 def init_db(engine: Engine) -> tuple[str | None, str | None]:
     """Bring the schema to head and make sure the counter rows exist; (before, after)."""
     revisions = upgrade(engine)
-    with engine.begin() as conn:
-        for key in COUNTERS:
-            insert_ignore(conn, state, {"key": key, "value": 0, "changed_at": None})
+    with engine.connect() as conn:  # read first: a started process writes nothing if all is there
+        present = set(conn.execute(select(state.c.key)).scalars())
+    if missing := [key for key in COUNTERS if key not in present]:
+        with engine.begin() as conn:
+            for key in missing:
+                insert_ignore(conn, state, {"key": key, "value": 0, "changed_at": None})
     return revisions
 
 
