@@ -14,6 +14,7 @@ import signal
 import sys
 import threading
 from collections.abc import Sequence
+from pathlib import Path
 from types import FrameType
 
 from sqlalchemy import Engine
@@ -148,6 +149,48 @@ def cmd_db(args: argparse.Namespace, settings: Settings) -> int:
     return 0
 
 
+EXPORT_SUFFIXES = (".rss", ".atom", ".json", ".opml")
+
+
+def cmd_export(args: argparse.Namespace, settings: Settings) -> int:
+    """Write every feed, its gzip twin and the OPML list to a folder, for a CDN or static host.
+
+    Rendered afresh from the store with this process's settings (so set
+    ``FEEDS_PUBLIC_URL`` to where the files will be served: the feeds' self
+    links use it), from one consistent read. Each file is written beside its
+    final name and renamed into place, so a host serving the folder never
+    sees half a file; feeds no longer produced are removed.
+    """
+    from feeds.build.publish import render_documents
+    from feeds.store.db import read_snapshot
+
+    engine = _open_store(settings)
+    with read_snapshot(engine) as conn:
+        documents = render_documents(conn, settings)
+    engine.dispose()
+    if len(documents) <= 1:  # the OPML list alone: no articles, so no feeds
+        print("feeds: nothing to export: the store has no articles", file=sys.stderr)
+        return 1
+    out = Path(args.dir)
+    written: set[Path] = set()
+    for doc in documents:
+        target = out / doc.path
+        for path, data in ((target, doc.body), (target.with_name(target.name + ".gz"), doc.gzip_body)):
+            path.parent.mkdir(parents=True, exist_ok=True)
+            tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
+            tmp.write_bytes(data)
+            os.utime(tmp, (doc.last_modified.timestamp(), doc.last_modified.timestamp()))
+            os.replace(tmp, path)
+            written.add(path)
+    removed = 0
+    for path in (out / "feeds").glob("*"):
+        if path.is_file() and path not in written and path.name.removesuffix(".gz").endswith(EXPORT_SUFFIXES):
+            path.unlink()
+            removed += 1
+    print(f"exported {len(documents)} document(s) and their .gz twins to {out}" + (f"; removed {removed} stale file(s)" if removed else ""))
+    return 0
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="feeds", description=__doc__.splitlines()[0])
     parser.add_argument("-v", "--verbose", action="store_true", help="log debug detail")
@@ -170,6 +213,8 @@ def build_parser() -> argparse.ArgumentParser:
     p = add("build", cmd_build, "render and publish the feeds that changed")
     p.add_argument("--force", action="store_true", help="render even if no article changed")
     add("clock", cmd_clock, "run the scheduler alone (scan and rebuild on a timer); one active per database")
+    p = add("export", cmd_export, "write every feed, gzip twins and OPML to a folder (for a CDN or static host)")
+    p.add_argument("dir", metavar="DIR", help="the folder to write (created if missing)")
     p = add("db", cmd_db, "database schema: upgrade to the newest migration, or show the current one")
     p.add_argument("action", choices=("upgrade", "current"))
     return parser

@@ -194,6 +194,20 @@ def build_transaction(engine: Engine) -> Iterator[Connection]:
                 yield conn
 
 
+@contextmanager
+def read_snapshot(engine: Engine) -> Iterator[Connection]:
+    """A read-only transaction whose queries all see one snapshot (nothing is locked)."""
+    with engine.connect() as conn:
+        if conn.dialect.name == "postgresql":
+            conn = conn.execution_options(isolation_level="REPEATABLE READ", postgresql_readonly=True)
+            with conn.begin():
+                yield conn
+        else:
+            with conn.begin():
+                conn.exec_driver_sql("BEGIN")  # deferred: the snapshot starts at the first read
+                yield conn
+
+
 def get_version(conn: Connection, key: str) -> int:
     return int(conn.execute(select(state.c.value).where(state.c.key == key)).scalar_one())
 
