@@ -62,7 +62,8 @@ def postgres_problem() -> str | None:
                 conn.execute("SELECT 1")
             _pg_problem.append(None)
         except Exception as exc:  # noqa: BLE001 - any failure means "not available"
-            _pg_problem.append(f"PostgreSQL at {PG_HOST}:{PG_PORT} does not answer ({exc.__class__.__name__}: {exc})")
+            first_line = (str(exc).strip().splitlines() or [""])[0]
+            _pg_problem.append(f"PostgreSQL at {PG_HOST}:{PG_PORT} does not answer ({exc.__class__.__name__}: {first_line})")
     return _pg_problem[0]
 
 

@@ -58,6 +58,7 @@ def healthz() -> tuple[Response, int]:
     ext = _feeds()
     settings = ext["settings"]
     cache = ext["cache"]
+    cache.get(OPML_PATH)  # follow the database, so the counts below are current
     body: dict[str, Any] = {"database": "ok", "documents": len(cache.documents), "documents_version": cache.version}
     try:
         with ext["engine"].connect() as conn:
