@@ -10,8 +10,7 @@ from sqlalchemy import text
 from sqlalchemy.exc import SQLAlchemyError
 from werkzeug.exceptions import HTTPException
 
-from feeds.build.catalog import FORMAT_LABELS, FORMATS, OPML_PATH, feed_specs
-from feeds.store.articles import sections_in_use
+from feeds.build.catalog import ALL, FORMAT_LABELS, FORMATS, OPML_PATH, feed_specs
 from feeds.store.db import BUILT_VERSION, get_changed_at
 
 pages = Blueprint("pages", __name__)
@@ -27,10 +26,9 @@ def index() -> Response:
     settings = ext["settings"]
     cache = ext["cache"]
     cache.get(OPML_PATH)  # follow the database like the feed URLs do
-    published = {path for path in cache.documents}
-    with ext["engine"].connect() as conn:
-        specs = feed_specs(settings, sections_in_use(conn))
-    specs = [s for s in specs if s.path("rss") in published]
+    published = set(cache.documents)  # the published set alone: no query, and the same list as the OPML
+    slugs = [p[len("feeds/") : -len(".rss")] for p in published if p.startswith("feeds/") and p.endswith(".rss")]
+    specs = [s for s in feed_specs(settings, [s for s in slugs if s != ALL]) if s.path("rss") in published]
     html = render_template(
         "index.html",
         settings=settings,
@@ -55,14 +53,19 @@ def healthz() -> tuple[Response, int]:
             built_at = get_changed_at(conn, BUILT_VERSION)
     except SQLAlchemyError as exc:
         body["database"] = f"error: {exc.__class__.__name__}"
-        return jsonify(body | {"status": "unavailable"}), 503
+        resp = jsonify(body | {"status": "unavailable"})
+        resp.headers["Retry-After"] = "30"
+        return resp, 503
     age = None if built_at is None else (datetime.now(UTC) - built_at).total_seconds()
     body["last_build"] = None if built_at is None else built_at.isoformat()
     body["build_age_seconds"] = None if age is None else round(age, 1)
     if settings.max_feed_age and (age is None or age > settings.max_feed_age):
         status = 503
     body["status"] = "ok" if status == 200 else "stale"
-    return jsonify(body), status
+    resp = jsonify(body)
+    if status == 503:
+        resp.headers["Retry-After"] = "30"
+    return resp, status
 
 
 @pages.app_errorhandler(HTTPException)
