@@ -16,6 +16,7 @@ from types import FrameType
 
 from sqlalchemy import Engine
 
+from feeds.build import websub
 from feeds.build.publish import build
 from feeds.config import ConfigError, Settings, load_settings
 from feeds.schedule import Jobs, make_scheduler
@@ -56,6 +57,7 @@ def cmd_build(args: argparse.Namespace, settings: Settings) -> int:
         print(f"built: {len(result.changed)} document(s) changed")
         for path in result.changed:
             print(f"  /{path}")
+        websub.notify(settings, result.changed, result.removed, delay=websub.GRACE)
     return 0
 
 
@@ -99,7 +101,8 @@ def cmd_run(args: argparse.Namespace, settings: Settings) -> int:
     engine = _open_store(settings)
     if _ingest(settings, engine, workers=None, show_progress=True) == 2:
         return 2
-    build(engine, settings, force=True)
+    result = build(engine, settings, force=True)
+    websub.notify(settings, result.changed, result.removed, delay=websub.GRACE, background=True)
     return _serve(settings, engine, with_scheduler=True)
 
 

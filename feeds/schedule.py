@@ -19,6 +19,7 @@ from apscheduler.schedulers.base import BaseScheduler
 from apscheduler.schedulers.blocking import BlockingScheduler
 from sqlalchemy import Engine
 
+from feeds.build import websub
 from feeds.build.publish import build
 from feeds.config import Settings
 from feeds.sync import SyncError, scan_folder
@@ -55,6 +56,9 @@ class Jobs:
         result = build(self.engine, self.settings)
         if result.changed and self.on_publish is not None:
             self.on_publish()
+        if result.changed:  # without a cache in this process, give the web processes time to reload
+            delay = 0.0 if self.on_publish is not None else websub.GRACE
+            websub.notify(self.settings, result.changed, result.removed, delay=delay, background=True)
 
 
 def make_scheduler(jobs: Jobs, *, blocking: bool = False) -> BaseScheduler:
