@@ -235,6 +235,12 @@ def test_feedgen_lastbuilddate_is_never_the_clock(tmp_path: Path) -> None:
         server.stop()
 
 
+def test_rss_plain_text_uses_hex_references(served: Served) -> None:
+    rss = served.server.get("/feeds/world.rss").body
+    assert b"<title>Story 7: ferries &#x26; cranes &#x3C;return&gt;</title>" in rss
+    assert etree.fromstring(rss).findtext("channel/item/title") == make_article(7).title
+
+
 def test_feedgen_rss_keeps_hub_link_and_channel_link(with_hub: Served) -> None:
     rss = with_hub.server.get("/feeds/world.rss").body
     assert b'<atom:link href="http://127.0.0.1:9/hub" rel="hub"/>' in rss
