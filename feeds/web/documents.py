@@ -47,14 +47,20 @@ OPML_URL = "/feeds.opml"
 STATIC_TYPES = {".xsl": "text/xsl; charset=utf-8"}
 RETRY_AFTER = "30"
 REDIRECT_CACHE = "public, max-age=86400"
-MAX_MEMO = 512  # distinct Accept-Encoding values remembered
+MAX_MEMO = 512  # distinct Accept-Encoding (and Accept) values remembered
 
 PLAIN, GZIP = 0, 1
+BROWSER = 2  # added to PLAIN/GZIP: the variant for a browser's navigation
+# RSS and Atom have a browser variant: the same bytes as application/xml, which
+# browsers render through the xml-stylesheet (Chromium shows application/rss+xml
+# and application/atom+xml as plain text).
+STYLED_TYPES = ("application/rss+xml", "application/atom+xml")
+BROWSER_TYPE = "application/xml; charset=utf-8"
 
 
 @dataclass(frozen=True)
 class Variant:
-    """One encoding of a document: its validator, headers for 200 and 304, and body."""
+    """One variant of a document: its validator, headers for 200 and 304, and body."""
 
     etag: str
     headers: list[tuple[str, str]]
@@ -64,10 +70,10 @@ class Variant:
 
 @dataclass(frozen=True)
 class Prepared:
-    """A document with both encodings' responses computed once."""
+    """A document with every variant's response computed once."""
 
     doc: FeedDocument
-    variants: tuple[Variant, Variant]  # indexed by PLAIN, GZIP
+    variants: tuple[Variant, Variant, Variant, Variant]  # PLAIN, GZIP, BROWSER+PLAIN, BROWSER+GZIP
     last_modified: datetime  # to the second, as Last-Modified says
 
     @property
@@ -77,25 +83,32 @@ class Prepared:
 
 def prepare(doc: FeedDocument, max_age: int) -> Prepared:
     last_modified = doc.last_modified.astimezone(UTC).replace(microsecond=0)
+    styled = doc.content_type.startswith(STYLED_TYPES)
     common = [
         ("Last-Modified", format_datetime(last_modified, usegmt=True)),
         ("Cache-Control", f"public, max-age={max_age}"),
-        ("Vary", "Accept-Encoding"),
+        ("Vary", "Accept-Encoding, Accept" if styled else "Accept-Encoding"),
         ("Access-Control-Allow-Origin", "*"),
         ("Access-Control-Expose-Headers", "ETag"),
         ("X-Content-Type-Options", "nosniff"),
     ]
     variants = []
-    for etag, body, encoding in (
-        (doc.etag, doc.body, None),
-        (doc.etag[:-1] + '-gz"', doc.gzip_body, "gzip"),
-    ):
-        not_modified = [("ETag", etag), *common]
-        headers = [("Content-Type", doc.content_type), ("Content-Length", str(len(body)))]
-        if encoding:
-            headers.append(("Content-Encoding", encoding))
-        variants.append(Variant(etag, headers + not_modified, not_modified, body))
-    return Prepared(doc, (variants[0], variants[1]), last_modified)
+    for browser in (False, True):
+        content_type = BROWSER_TYPE if browser and styled else doc.content_type
+        tag = doc.etag[:-1] + ("-x" if browser and styled else "")
+        for etag, body, encoding in ((tag + '"', doc.body, None), (tag + '-gz"', doc.gzip_body, "gzip")):
+            not_modified = [("ETag", etag), *common]
+            headers = [("Content-Type", content_type), ("Content-Length", str(len(body)))]
+            if encoding:
+                headers.append(("Content-Encoding", encoding))
+            variants.append(Variant(etag, headers + not_modified, not_modified, body))
+    return Prepared(doc, (variants[0], variants[1], variants[2], variants[3]), last_modified)
+
+
+def is_browser(accept: str) -> bool:
+    """A browser navigating (asks for HTML), not a feed reader (names a feed type)."""
+    accept = accept.lower()
+    return "text/html" in accept and "rss+xml" not in accept and "atom+xml" not in accept
 
 
 def static_documents() -> dict[str, FeedDocument]:
@@ -230,6 +243,7 @@ class FeedResponder:
         self.base_url = settings.base_url
         self.redirects = {old: s.slug for s in settings.sections for old in s.old_slugs}
         self._encodings: dict[str, int] = {}
+        self._browsers: dict[str, int] = {}
 
     def __call__(self, environ: dict[str, Any], start_response: StartResponse) -> Iterable[bytes]:
         path = environ.get("PATH_INFO", "")
@@ -248,7 +262,14 @@ class FeedResponder:
             if len(self._encodings) >= MAX_MEMO:
                 self._encodings = {}
             self._encodings[header] = encoding
-        variant = prepared.variants[encoding]
+        accept = environ.get("HTTP_ACCEPT", "")
+        browser = self._browsers.get(accept)
+        if browser is None:
+            browser = BROWSER if is_browser(accept) else 0
+            if len(self._browsers) >= MAX_MEMO:
+                self._browsers = {}
+            self._browsers[accept] = browser
+        variant = prepared.variants[encoding + browser]
         inm = environ.get("HTTP_IF_NONE_MATCH")
         if inm is not None:
             fresh = inm == variant.etag or _etag_matches(inm, variant.etag)
