@@ -14,25 +14,31 @@ import sys
 from collections.abc import Sequence
 from types import FrameType
 
-from sqlalchemy import Engine
+from typing import TYPE_CHECKING
 
-from feeds.build import websub
-from feeds.build.publish import build
 from feeds.config import ConfigError, Settings, load_settings
-from feeds.schedule import Jobs, make_scheduler
-from feeds.store.db import init_db, make_engine
-from feeds.sync import SyncError, scan_folder
+from feeds.ingest import commands as ingest_commands
+
+if TYPE_CHECKING:
+    from sqlalchemy import Engine
+
+# Commands import the store, builder and server when they run, so that
+# ``feeds inspect`` (run once per page by benchmarks and scripts) starts fast.
 
 log = logging.getLogger("feeds")
 
 
 def _open_store(settings: Settings) -> Engine:
+    from feeds.store.db import init_db, make_engine
+
     engine = make_engine(settings.database)
     init_db(engine)
     return engine
 
 
 def _ingest(settings: Settings, engine: Engine, *, workers: int | None, show_progress: bool) -> int:
+    from feeds.sync import SyncError, scan_folder
+
     try:
         report = scan_folder(engine, settings, workers=workers, show_progress=show_progress)
     except SyncError as exc:
@@ -50,6 +56,9 @@ def cmd_ingest(args: argparse.Namespace, settings: Settings) -> int:
 
 
 def cmd_build(args: argparse.Namespace, settings: Settings) -> int:
+    from feeds.build import websub
+    from feeds.build.publish import build
+
     result = build(_open_store(settings), settings, force=args.force)
     if not result.built:
         print("nothing changed since the last build")
@@ -65,6 +74,7 @@ def _serve(settings: Settings, engine: Engine, *, with_scheduler: bool) -> int:
     """Serve until Ctrl-C or SIGTERM; with the scheduler running beside the web in one process."""
     from werkzeug.serving import make_server
 
+    from feeds.schedule import Jobs, make_scheduler
     from feeds.web import create_app
 
     app = create_app(settings, engine)
@@ -98,6 +108,9 @@ def cmd_serve(args: argparse.Namespace, settings: Settings) -> int:
 
 def cmd_run(args: argparse.Namespace, settings: Settings) -> int:
     """Ingest, build, then serve with the scheduler in the same process."""
+    from feeds.build import websub
+    from feeds.build.publish import build
+
     engine = _open_store(settings)
     if _ingest(settings, engine, workers=None, show_progress=True) == 2:
         return 2
@@ -108,6 +121,8 @@ def cmd_run(args: argparse.Namespace, settings: Settings) -> int:
 
 def cmd_clock(args: argparse.Namespace, settings: Settings) -> int:
     """The scheduler alone, for a PaaS ``clock`` process."""
+    from feeds.schedule import Jobs, make_scheduler
+
     engine = _open_store(settings)
     jobs = Jobs(engine, settings)
     jobs.scan()
@@ -145,6 +160,7 @@ def build_parser() -> argparse.ArgumentParser:
     p = add("build", cmd_build, "render and publish the feeds that changed")
     p.add_argument("--force", action="store_true", help="render even if no article changed")
     add("clock", cmd_clock, "run the scheduler alone (scan and rebuild on a timer)")
+    ingest_commands.register(sub)
     return parser
 
 

@@ -43,9 +43,8 @@ class Jobs:
             except SyncError as exc:
                 log.error("scan: %s", exc)
                 return
-            if report.changed or report.rejected:
-                log.info("scan: %s", report.summary())
             if report.changed:
+                log.info("scan: %s", report.summary())
                 self._build()
 
     def rebuild(self) -> None:

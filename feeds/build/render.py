@@ -159,8 +159,8 @@ def _generator(settings: Settings, spec: FeedSpec, items: Sequence[Article], fmt
             fe.author({"name": name})
         if authors:
             fe.dc.dc_creator(", ".join(authors))
-        for term, label in _categories(settings, article):
-            fe.category(term=term, label=label)
+        # the section only: tags are the newsroom's keywords, carried in JSON Feed's tags
+        fe.category(term=article.section, label=_section_title(settings, article.section))
         if article.image:
             fe.media.content({"url": article.image, "medium": "image"}, group=None)
             fe.media.thumbnail({"url": article.image}, group=None)

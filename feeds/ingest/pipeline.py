@@ -1,0 +1,188 @@
+"""One HTML page (bytes) -> one Article: decode, metadata, body, clean, sanitise, identify.
+
+Everything here is a pure function of its arguments (profiles are cached per
+process), so the caller may run it in a ProcessPoolExecutor and re-ingesting an
+unchanged page gives an equal Article with the same content hash.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import re
+from datetime import datetime
+from urllib.parse import quote, urljoin, urlsplit
+
+from lxml import etree
+from lxml import html as lhtml
+
+from feeds.config import Settings
+from feeds.ingest.clean import mark_captions, prune_body, prune_page, restore_captions
+from feeds.ingest.decode import decode_html
+from feeds.ingest.errors import IngestError
+from feeds.ingest.extract import extract_body, load_profiles
+from feeds.ingest.metadata import Metadata, extract_metadata
+from feeds.ingest.sanitize import absolute_url, sanitize_html, strip_xml_forbidden
+from feeds.ingest.sections import section_slug
+from feeds.ingest.text import html_to_text
+from feeds.model import Article
+
+__all__ = ["IngestError", "ingest_page"]
+
+MIN_WORDS = 20
+SUMMARY_CHARS = 300
+MAX_DEPTH = 1000
+
+
+def ingest_page(data: bytes, *, source: str, settings: Settings,
+                base_url: str | None = None, fallback_time: datetime) -> Article:
+    """Turn one page into an Article or raise IngestError with a one-line reason."""
+    text = decode_html(data)
+    tree = _parse(text)
+    meta = extract_metadata(tree)
+    warnings: list[str] = []
+
+    derived = _derived_url(source, settings)
+    page_base = base_url or derived or settings.site_url
+    canonical = absolute_url(meta.canonical, page_base) if meta.canonical else None
+    if canonical and urlsplit(canonical).scheme not in ("http", "https"):
+        canonical = None
+    base = canonical or page_base
+
+    title = strip_xml_forbidden(meta.title)
+    if not title:
+        raise IngestError("not an article: no headline found")
+
+    prune_page(tree)
+    mark_captions(tree)
+    body = extract_body(tree, load_profiles(settings.config_dir / "profiles.toml"), base)
+    if body is None:
+        raise IngestError("not an article: no body text found")
+    restore_captions(body)
+    _drop_headline(body, title)
+    prune_body(body)
+    content_html = sanitize_html(lhtml.tostring(body, encoding="unicode"), base)
+    body_text = html_to_text(content_html)
+    if len(body_text.split()) < MIN_WORDS:
+        raise IngestError(f"not an article: body has {len(body_text.split())} words (fewer than {MIN_WORDS})")
+
+    published = meta.published
+    if published is None:
+        published = fallback_time
+        warnings.append("no publication date found; used the fallback time")
+    updated = meta.updated if meta.updated and meta.updated >= published else published
+
+    url = canonical or derived or _push_url(settings, title, published)
+    article = Article(
+        id=url,
+        url=url,
+        title=title,
+        section=section_slug(meta.section, settings),
+        published=published,
+        updated=updated,
+        content_html=content_html,
+        text=body_text,
+        summary=_summary(meta, body_text),
+        authors=tuple(strip_xml_forbidden(a) for a in meta.authors),
+        image=absolute_url(meta.image, base) if meta.image else _first_image(content_html),
+        tags=tuple(strip_xml_forbidden(t) for t in meta.tags),
+        language=meta.language or None,
+        source=source,
+        warnings=tuple(warnings),
+    )
+    return article.replace(content_hash=_content_hash(article))
+
+
+def _parse(text: str) -> lhtml.HtmlElement:
+    if _nesting_depth(text) > MAX_DEPTH:
+        raise IngestError(f"markup is nested more than {MAX_DEPTH} levels deep")
+    try:
+        tree = lhtml.document_fromstring(text)
+    except (etree.ParserError, ValueError) as exc:
+        raise IngestError(f"cannot parse HTML: {exc}") from None
+    if tree is None or tree.find("body") is None:
+        raise IngestError("cannot parse HTML: no body")
+    return tree
+
+
+_TAG_RE = re.compile(r"<(/?)(div|section|span|p|ul|ol|li|table|tr|td|blockquote|article|a|b|i|em|strong|font)\b", re.IGNORECASE)
+
+
+def _nesting_depth(text: str) -> int:
+    """A cheap upper bound of element nesting, so absurd pages fail fast instead of deep in a library."""
+    depth = peak = 0
+    for match in _TAG_RE.finditer(text):
+        if match.group(1):
+            depth = max(0, depth - 1)
+        else:
+            depth += 1
+            peak = max(peak, depth)
+            if peak > MAX_DEPTH:
+                break
+    return peak
+
+
+def _drop_headline(body: lhtml.HtmlElement, title: str) -> None:
+    """Drop a repeated headline and whatever sits above it (kicker, section label).
+
+    Extractors often start the body with the page header; the feed item carries
+    the headline as its title, so the body starts after it.
+    """
+    key = " ".join(title.split()).casefold()
+    for i, el in enumerate(body.iter("h1", "h2", "h3", "h4", "p", "div", "span", "strong")):
+        if i > 12:
+            return
+        if el is not body and " ".join(el.text_content().split()).casefold() == key:
+            node = el
+            while node is not None and node is not body:
+                parent = node.getparent()
+                for sibling in list(node.itersiblings(preceding=True)):
+                    parent.remove(sibling)
+                parent.text = None
+                node = parent
+            el.getparent().remove(el)
+            return
+
+
+def _derived_url(source: str, settings: Settings) -> str | None:
+    kind, _, path = source.partition(":")
+    if kind in ("file", "inspect") and path:
+        clean_path = "/".join(p for p in path.replace("\\", "/").split("/") if p not in ("", ".", ".."))
+        return urljoin(settings.site_url, quote(clean_path))
+    return None
+
+
+def _push_url(settings: Settings, title: str, published: datetime) -> str:
+    """A tag: URI for a pushed page with no canonical URL: stable for the same headline and date."""
+    host = urlsplit(settings.site_url).hostname or "localhost"
+    digest = hashlib.sha256(f"{title}\n{published.isoformat()}".encode()).hexdigest()[:16]
+    return f"tag:{host},{published:%Y-%m-%d}:push/{digest}"
+
+
+def _summary(meta: Metadata, body_text: str) -> str:
+    summary = strip_xml_forbidden(meta.description)
+    if not summary:
+        summary = ""
+        for paragraph in body_text.split("\n\n"):
+            summary = f"{summary} {paragraph}".strip()
+            if len(summary) >= SUMMARY_CHARS // 2:
+                break
+    if len(summary) <= SUMMARY_CHARS:
+        return summary
+    cut = summary[:SUMMARY_CHARS + 1].rsplit(" ", 1)[0].rstrip(",;:-\u2013\u2014 ")
+    return cut + "\u2026"
+
+
+def _first_image(content_html: str) -> str | None:
+    match = re.search(r'<img[^>]*\ssrc="([^"]+)"', content_html)
+    return match.group(1).replace("&amp;", "&") if match else None
+
+
+def _content_hash(article: Article) -> str:
+    seen = {
+        "title": article.title, "url": article.url, "section": article.section,
+        "published": article.published.isoformat(), "updated": article.updated.isoformat(),
+        "content_html": article.content_html, "summary": article.summary, "authors": article.authors,
+        "image": article.image, "tags": article.tags, "language": article.language,
+    }
+    return hashlib.sha256(json.dumps(seen, sort_keys=True, ensure_ascii=False).encode()).hexdigest()
