@@ -27,6 +27,7 @@ from feeds.config import Settings
 log = logging.getLogger(__name__)
 
 TIMEOUT = 5.0
+BUDGET = 30.0  # seconds for one batch of pings; a hanging hub cannot hold a build for minutes
 # Seconds a ping from a process without the web cache waits: more than
 # DocumentCache's poll_interval (2 s), so every web process serves the new bytes.
 GRACE = 2.5
@@ -45,9 +46,17 @@ def changed_feed_urls(settings: Settings, changed: Iterable[str], removed: Itera
 
 
 def ping(hub_url: str, urls: Iterable[str], timeout: float = TIMEOUT) -> dict[str, str]:
-    """POST ``hub.mode=publish&hub.url=<url>`` for each URL; ``{url: "ok" | problem}``."""
+    """POST ``hub.mode=publish&hub.url=<url>`` for each URL; ``{url: "ok" | problem}``.
+
+    Each request has ``timeout``; once the batch has taken ``BUDGET`` seconds the
+    remaining URLs are skipped (the hub polls anyway, and the next publish pings again).
+    """
     results: dict[str, str] = {}
+    deadline = time.monotonic() + BUDGET
     for url in urls:
+        if time.monotonic() > deadline:
+            results[url] = "skipped: the hub is too slow"
+            continue
         data = urllib.parse.urlencode({"hub.mode": "publish", "hub.url": url}).encode("ascii")
         request = urllib.request.Request(
             hub_url,
@@ -65,8 +74,12 @@ def ping(hub_url: str, urls: Iterable[str], timeout: float = TIMEOUT) -> dict[st
             results[url] = f"{exc.__class__.__name__}: {getattr(exc, 'reason', exc)}"
     failed = {u: r for u, r in results.items() if r != "ok"}
     if failed:
-        log.warning("websub: hub %s did not accept %d of %d ping(s): %s", hub_url, len(failed), len(results),
-                    "; ".join(f"{u}: {r}" for u, r in sorted(failed.items())))
+        reasons: dict[str, list[str]] = {}
+        for url, reason in sorted(failed.items()):
+            reasons.setdefault(reason, []).append(url)
+        detail = "; ".join(f"{reason} ({urls[0]}{f' and {len(urls) - 1} more' if len(urls) > 1 else ''})"
+                           for reason, urls in reasons.items())
+        log.warning("websub: hub %s did not accept %d of %d ping(s): %s", hub_url, len(failed), len(results), detail)
     elif results:
         log.info("websub: pinged %s for %d feed(s)", hub_url, len(results))
     return results
