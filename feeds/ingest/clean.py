@@ -14,13 +14,16 @@ import re
 
 from lxml import html as lhtml
 
+from feeds.ingest.dates import VISIBLE_DATE_RE
+
 # class/id words that mark a block as chrome (matched as whole dash/underscore-separated words).
 _CHROME_WORDS = (
     r"share|sharing|sharebar|share-buttons|social|socials|newsletter|subscribe|subscription|signup|"
     r"related|related-posts|related-articles|relatedposts|recommended|recommendations|more-stories|"
     r"read-next|also-like|you-may-like|outbrain|taboola|comments?|comment-respond|respond|disqus|"
-    r"advert|advertisement|ad|ads|adslot|ad-slot|dfp|sponsor|sponsored|promo|paywall|popular|"
-    r"trending|most-read|breadcrumbs?|post-navigation|nav-links|tags-links|author-box|newsletter-signup"
+    r"advert|advertisement|ad|ads|adslot|ad-slot|dfp|sponsor|sponsored|promo|popular|"
+    r"trending|most-read|breadcrumbs?|post-navigation|nav-links|tags-links|author-box|newsletter-signup|"
+    r"similar|similar-posts|tags|tag-list|post-tags|entry-tags|byline|author-bio"
 )
 _CHROME_ATTR_RE = re.compile(rf"(?:^|[\s_-])(?:{_CHROME_WORDS})(?:$|[\s_-])", re.IGNORECASE)
 _NEVER_CHROME = frozenset({"html", "body", "article", "main"})
@@ -33,7 +36,9 @@ _REGION_TAGS = ("form", "nav", "aside", "footer")
 _END_MARKERS = re.compile(
     r"^\s*(?:you (?:may|might) (?:also )?(?:like|enjoy)|more in\b.*|related (?:posts|articles|stories|news|content|coverage)|"
     r"read next|recommended(?: for you)?|more (?:from|stories|on this)\b.*|comments are closed\.?|leave a (?:reply|comment)|"
-    r"\d+ comments?|share this(?: article| story)?:?|sign up for .*newsletter.*|most (?:read|popular))\s*:?\s*$",
+    r"\d+ comments?|share this(?: article| story)?:?|sign up for .*newsletter.*|most (?:read|popular)|"
+    r"(?:e-?mail|print|share) this (?:story|article|page)\b.*|printer[- ]friendly(?: version)?\b.*|"
+    r"(?:copyright\b|\u00a9).{0,200}|back to top)\s*:?\s*$",
     re.IGNORECASE,
 )
 # A paragraph that is only a pointer to another article.
@@ -44,12 +49,8 @@ _PROMO_RE = re.compile(
 )
 
 
-CAPTION_START, CAPTION_END = "\ue000", "\ue001"
-_CAPTION_XPATH = ("//figcaption | //*[@itemprop='caption'] | //*[contains(@class,'caption') or contains(@class,'credit')]")
-_CAPTION_MARKS = re.compile(f"[{CAPTION_START}{CAPTION_END}]")
-_CAPTION_SPAN = re.compile(f"{CAPTION_START}[^{CAPTION_END}]*{CAPTION_END}")
 # Controls and labels of page furniture that extractors keep as text of their own.
-_UI_TEXT = re.compile(
+UI_TEXT = re.compile(
     r"^\s*(?:\.{3}\s*)?(?:less|more|\[\+\]|advertisement|ad|story continues below(?: advertisement)?|"
     r"continue reading(?: below)?|skip to (?:main )?content|post comment(?: \(\+\))?|show more|read more|"
     r"click to expand|view comments?|print|email|share)\s*$",
@@ -57,97 +58,31 @@ _UI_TEXT = re.compile(
 )
 
 
-def mark_captions(tree: lhtml.HtmlElement) -> None:
-    """Wrap caption text in private-use markers (in place) so it can be told apart after extraction.
-
-    Extractors flatten figures: their output shows a caption as an ordinary
-    paragraph. The markers survive extraction, and ``restore_captions`` turns
-    marked blocks back into figure captions (kept in the HTML, left out of the text).
-    """
-    for el in tree.xpath(_CAPTION_XPATH):
-        if el.tag in _NEVER_CHROME or len(el.text_content().split()) > 100:
-            continue
-        el.text = CAPTION_START + (el.text or "")
-        if len(el):
-            el[-1].tail = (el[-1].tail or "") + CAPTION_END
-        else:
-            el.text += CAPTION_END
-
-
-def restore_captions(body: lhtml.HtmlElement) -> None:
-    """Turn caption-only blocks into ``<figure>`` captions of their image; drop captions without one."""
-    blocks = list(body.iter("p", "div", "li", "span", "figcaption", "figure", "h2", "h3", "h4", "h5", "h6",
-                            "blockquote"))
-    for el in reversed(blocks):  # innermost first, so an outer block sees its inner captions done
-        if el is body or el.getparent() is None:
-            continue
-        text = el.text_content()
-        if CAPTION_START not in text and CAPTION_END not in text:
-            continue
-        rest = text
-        while _CAPTION_SPAN.search(rest):
-            rest = _CAPTION_SPAN.sub("", rest)
-        if el.tag != "figcaption" and CAPTION_START in rest:
-            rest = rest.split(CAPTION_START, 1)[0]  # a caption that runs on past this block
-        rest = _CAPTION_MARKS.sub("", rest)
-        if rest.strip() and not _UI_TEXT.match(rest):
-            continue  # body text with a caption-classed span inside: stays text
-        caption = _caption_text(el)
-        images = list(el.iter("img"))
-        previous = el.getprevious()
-        if not images and previous is not None and not previous.text_content().strip():
-            images = list(previous.iter("img"))
-            if images and previous.tag != "img":
-                _drop(previous)
-        if not images:
-            _drop(el)
-            continue
-        figure = lhtml.Element("figure")
-        for image in images:
-            image.tail = None
-            figure.append(image)  # moves it
-        if caption:
-            lhtml.etree.SubElement(figure, "figcaption").text = caption
-        if el.tag == "li":  # keep the list well-formed
-            el.clear()
-            el.append(figure)
-        else:
-            figure.tail = el.tail
-            el.getparent().replace(el, figure)
-    for node in body.iter():
-        for attr in ("text", "tail"):
-            value = getattr(node, attr)
-            if value and _CAPTION_MARKS.search(value):
-                setattr(node, attr, _CAPTION_MARKS.sub("", value))
-
-
-def _caption_text(el: lhtml.HtmlElement) -> str:
-    """The caption's words, without "less"/"more" toggles and without the truncated twin some sites add."""
-    parts = [el.text or ""]
-    for child in el.iterdescendants():
-        if not _UI_TEXT.match(_CAPTION_MARKS.sub("", child.text or "")):
-            parts.append(child.text or "")
-        parts.append(child.tail or "")
-    segments: list[str] = []
-    for segment in _CAPTION_MARKS.split("".join(parts)):
-        segment = " ".join(segment.split())
-        if segment and not _UI_TEXT.match(segment) and not any(s.startswith(segment) for s in segments):
-            segments.append(segment)
-    return " ".join(segments)
+# Closing lines that point readers elsewhere: social accounts, subscriptions, newsletters.
+_TAIL_PROMO_RE = re.compile(
+    r"^(?:follow (?:us|him|her|them|me|[\w@ ]{1,40}) on (?:twitter|facebook|instagram|linkedin)|"
+    r"(?:reach|contact|email) the (?:reporters?|writers?|authors?)\b|want more [\w ]{1,30}\?|"
+    r"(?:get|sign up for) (?:our|the) [\w ]{0,30}newsletter|subscribe to (?:our|the)\b)",
+    re.IGNORECASE,
+)
 
 
 def prune_page(tree: lhtml.HtmlElement) -> None:
     """Drop script/nav/aside/forms and blocks whose class or id says chrome (in place)."""
     for el in tree.xpath("//" + " | //".join(_CODE_TAGS)):
-        _drop(el)
+        drop_element(el)
     for el in tree.xpath("//" + " | //".join(_REGION_TAGS)):
         if not _is_big(el):
-            _drop(el)
+            drop_element(el)
     for el in tree.xpath("//*[@class or @id]"):
         if el.tag in _NEVER_CHROME or not isinstance(el.tag, str):
             continue
         if _CHROME_ATTR_RE.search(f"{el.get('class', '')} {el.get('id', '')}") and not _is_big(el):
-            _drop(el)
+            drop_element(el)
+    # Promos are judged here, where their links still exist; extractors often drop the <a>.
+    for el in tree.iter("p", "li", "div"):
+        if el.getparent() is not None and len(el) < 8 and _is_promo(el, " ".join(el.text_content().split())):
+            drop_element(el)
 
 
 def _is_big(el: lhtml.HtmlElement) -> bool:
@@ -167,11 +102,14 @@ def prune_body(body: lhtml.HtmlElement) -> None:
         if _END_MARKERS.match(text) and el is not body:
             _drop_from(el, body)
             return
-        if el.tag in ("p", "li", "div", "h2", "h3", "h4") and (_is_promo(el, text) or _UI_TEXT.match(text)):
-            _drop(el)
+        if el.tag in ("p", "li", "div", "h2", "h3", "h4") and (_is_promo(el, text) or UI_TEXT.match(text)):
+            drop_element(el)
 
 
 def _is_promo(el: lhtml.HtmlElement, text: str) -> bool:
+    """A short block that only sends the reader to another page, account or subscription."""
+    if _TAIL_PROMO_RE.search(text) and len(text) < 300:
+        return True
     if len(text) > 200 or not _PROMO_RE.match(text):
         return False
     if text.startswith("[") and text.endswith("]"):
@@ -190,10 +128,30 @@ def _drop_from(el: lhtml.HtmlElement, root: lhtml.HtmlElement) -> None:
         for sibling in list(node.itersiblings()):
             parent.remove(sibling)
         node = parent
-    _drop(el)
+    drop_element(el)
 
 
-def _drop(el: lhtml.HtmlElement) -> None:
+def drop_leading_meta(body: lhtml.HtmlElement) -> None:
+    """Drop byline and dateline blocks ("By X", "Published: 14 October 2026") at the top of the body."""
+    for el in list(body.iter("p", "div", "span", "font", "li", "time", "address", "small")):
+        if el.getparent() is None:
+            continue
+        text = " ".join(el.text_content().split())
+        if not text:
+            continue
+        if len(text.split()) > 16 or len(text) > 160 or not _LEADING_META_RE.search(text):
+            return
+        drop_element(el)
+
+
+_LEADING_META_RE = re.compile(
+    rf"^(?:(?:written |words |story )?by\s+\S|(?:first\s+)?(?:published|posted|updated|last updated|modified)\b)"
+    rf"|^(?:{VISIBLE_DATE_RE.pattern})",
+    re.IGNORECASE,
+)
+
+
+def drop_element(el: lhtml.HtmlElement) -> None:
     """Remove an element but keep its tail text in place."""
     parent = el.getparent()
     if parent is None:

@@ -34,16 +34,16 @@ def decode_html(data: bytes) -> str:
     if not data or not data.strip():
         raise IngestError("empty page")
     if len(data) > MAX_BYTES:
-        raise IngestError(f"page is {len(data) // (1024 * 1024)} MB, above the {MAX_BYTES // (1024 * 1024)} MB limit")
+        raise IngestError(f"page is {len(data) / 2**20:.0f} MB, above the {MAX_BYTES // 2**20} MB limit")
     for bom, encoding in _BOMS:
         if data.startswith(bom):
             return _check_text(data[len(bom):].decode(encoding, errors="replace"))
     if b"\x00" in data[:4096]:
         raise IngestError("binary data, not an HTML page (NUL bytes)")
     declared = _declared_charset(data[:4096])
-    if declared:
+    if declared and declared != "utf-8":
         return _check_text(data.decode(declared, errors="replace"))
-    try:
+    try:  # also when UTF-8 is declared: a page that is not valid UTF-8 lies about it
         return _check_text(data.decode("utf-8"))
     except UnicodeDecodeError:
         pass
@@ -62,22 +62,29 @@ def _declared_charset(head: bytes) -> str | None:
     except LookupError:
         return None
     # A page that declares UTF-16 in a meta tag cannot really be UTF-16 (the tag was readable).
-    return None if name.startswith("utf-16") or name.startswith("utf-32") else name
+    return None if name.startswith(("utf-16", "utf-32")) else name
 
 
 def _detect(data: bytes) -> str:
+    """Detection for undeclared, non-UTF-8 pages.
+
+    charset-normalizer tells scripts apart well (Cyrillic, Greek, CJK) but picks
+    among Latin code pages almost at random on short pages (cp775 or cp1250 for
+    English with curly quotes); a legacy Latin page is windows-1252 in practice.
+    """
     from charset_normalizer import from_bytes
 
-    results = from_bytes(data[:200_000])
-    for match in results:
-        if match.encoding in ("cp1252", "latin_1", "iso8859_15"):
-            return "cp1252"
-    try:
-        data.decode("cp1252")
-        return "cp1252"
-    except UnicodeDecodeError:
-        best = results.best()
-        return best.encoding if best else "cp1252"
+    best = from_bytes(data[:200_000]).best()
+    if best is not None and best.encoding in _NON_LATIN:
+        return best.encoding
+    return "cp1252"
+
+
+_NON_LATIN = frozenset({
+    "cp1251", "koi8_r", "koi8_u", "iso8859_5", "mac_cyrillic", "cp866", "cp855", "cp1253", "iso8859_7",
+    "cp1255", "iso8859_8", "cp1256", "iso8859_6", "tis_620", "cp874", "shift_jis", "cp932", "euc_jp",
+    "iso2022_jp", "gb2312", "gbk", "gb18030", "big5", "big5hkscs", "euc_kr", "cp949", "johab", "hz",
+})
 
 
 def _check_text(text: str) -> str:

@@ -79,15 +79,19 @@ def extract_body(tree: lhtml.HtmlElement, profiles: tuple[Profile, ...], url: st
                     if el.getparent() is not None:
                         el.getparent().remove(el)
             return body
-    return _trafilatura_body(tree, url)
+    body = _trafilatura_body(tree)
+    if body is not None:
+        _add_split_parts(tree, body)
+    return body
 
 
-def _trafilatura_body(tree: lhtml.HtmlElement, url: str) -> lhtml.HtmlElement | None:
+def _trafilatura_body(tree: lhtml.HtmlElement) -> lhtml.HtmlElement | None:
     from trafilatura import bare_extraction
     from trafilatura.htmlprocessing import convert_to_html
 
+    # No url= on purpose: trafilatura would resolve relative links against the site root, not the page.
     document = bare_extraction(
-        tree, url=url or None, favor_recall=True, include_comments=False, include_tables=True, include_images=True,
+        tree, favor_recall=True, include_comments=False, include_tables=True, include_images=True,
         include_links=True, include_formatting=True, with_metadata=False,
     )
     if document is None or document.body is None:
@@ -96,3 +100,45 @@ def _trafilatura_body(tree: lhtml.HtmlElement, url: str) -> lhtml.HtmlElement | 
     body = root.find("body")
     # trafilatura's XML is plain etree; re-parse as HTML so the rest works on one element type.
     return lhtml.fragment_fromstring(etree.tostring(body, encoding="unicode"), create_parent="div")
+
+
+def _key(text: str) -> str:
+    return " ".join(text.split())
+
+
+def _add_split_parts(tree: lhtml.HtmlElement, body: lhtml.HtmlElement) -> None:
+    """Append the rest of an article that the page splits into several same-class containers.
+
+    Some sites cut the body into sibling blocks (``div.body__inner-container`` x N,
+    with ads between them); the extractor keeps the first. Siblings of the
+    container that share its tag and class are the same kind of block, so their
+    paragraphs are the article's too.
+    """
+    extracted = {_key(p.text_content()) for p in body.iter("p")}
+    extracted.discard("")
+    if not extracted:
+        return
+    parents: dict[lhtml.HtmlElement, int] = {}
+    for p in tree.iter("p"):
+        if _key(p.text_content()) in extracted:
+            parent = p.getparent()
+            if parent is not None:
+                parents[parent] = parents.get(parent, 0) + 1
+    if not parents:
+        return
+    node = max(parents, key=parents.get)
+    for _ in range(2):  # the chunk may be the paragraphs' parent or its parent
+        if node is None or node.tag in ("body", "html", "article", "main") or node.getparent() is None:
+            return
+        chunks = [sib for sib in node.itersiblings() if sib.tag == node.tag and sib.get("class") == node.get("class")]
+        if chunks and node.get("class"):
+            for chunk in chunks:
+                for p in chunk.iter("p"):
+                    text = _key(p.text_content())
+                    if text and text not in extracted:
+                        extracted.add(text)
+                        part = copy.deepcopy(p)
+                        part.tail = None
+                        body.append(part)
+            return
+        node = node.getparent()

@@ -25,7 +25,9 @@ ARTICLE_TYPES = frozenset({
     "blogposting", "socialmediaposting", "techarticle", "scholarlyarticle", "report", "satiricalarticle",
 })
 _BY_RE = re.compile(r"^\s*(?:written\s+)?by[:\s]+(.{2,120}?)\s*$", re.IGNORECASE | re.DOTALL)
+_TITLE_SEPARATORS = re.compile(r"\s+(?:[|\u2013\u2014\u00bb\u00b7\u2022-]|::|:)\s+")
 _SEP_RE = re.compile(r"\s*(?:,|\band\b|&|\|)\s*")
+_UPDATED_RE = re.compile(r"^\s*(?:last\s+)?(?:updated|modified|edited)\b", re.IGNORECASE)
 _CATEGORY_CLASS_RE = re.compile(r"(?:^|[\s_-])(?:cat|cats|category|categories|kicker|section|eyebrow|overline|rubric)(?:$|[\s_-])",
                                 re.IGNORECASE)
 
@@ -62,7 +64,7 @@ def extract_metadata(tree: lhtml.HtmlElement) -> Metadata:
 
     meta.title = first(ld.get("headline"), metas.get("og:title"), metas.get("twitter:title"),
                        metas.get("parsely-title"), metas.get("dc.title"), metas.get("dcterms.title"),
-                       _visible_headline(tree), _title_tag(tree, metas.get("og:site_name", "")), ld.get("name"))
+                       _visible_headline(tree), _title_tag(tree), ld.get("name"))
     meta.canonical = first(_link_href(tree, "canonical"), metas.get("og:url"), _ld_url(ld))
     meta.description = first(ld.get("description"), metas.get("og:description"), metas.get("description"),
                              metas.get("twitter:description"), metas.get("dc.description"))
@@ -266,21 +268,26 @@ def _content_root(tree: lhtml.HtmlElement) -> lhtml.HtmlElement:
 
 
 def _visible_headline(tree: lhtml.HtmlElement) -> str:
-    for root in (_content_root(tree), tree):
-        for h1 in root.iter("h1"):
-            text = _clean(h1.text_content())
-            if text:
+    """The headline as a reader sees it: an h1, else what the markup calls a headline, else big bold type."""
+    root = _content_root(tree)
+    for xpath in (".//h1", "//h1", ".//*[@itemprop='headline']",
+                  ".//*[contains(@class,'headline') or contains(@class,'entry-title') or contains(@class,'post-title')]",
+                  ".//font[@size='5' or @size='6' or @size='7' or @size='+2' or @size='+3' or @size='+4']"):
+        for el in (tree if xpath.startswith("//") else root).xpath(xpath):
+            if el.tag in ("meta", "title", "body", "html"):
+                continue
+            text = _clean(el.text_content())
+            if 3 <= len(text) <= 300:
                 return text
     return ""
 
 
-def _title_tag(tree: lhtml.HtmlElement, site_name: str) -> str:
+def _title_tag(tree: lhtml.HtmlElement) -> str:
+    """The <title> without the site name: the longest of its separated parts."""
     title = tree.find(".//title")
     text = _clean(title.text_content()) if title is not None else ""
-    parts = re.split(r"\s+[|\u2013\u2014-]\s+", text)
-    if len(parts) > 1 and (not site_name or site_name.lower() in parts[-1].lower() or len(parts[-1]) < 30):
-        return parts[0]
-    return text
+    parts = [p for p in _TITLE_SEPARATORS.split(text) if p]
+    return max(parts, key=len) if parts else ""
 
 
 def _class_id(el: lhtml.HtmlElement) -> str:
@@ -318,18 +325,21 @@ def _visible_dates(tree: lhtml.HtmlElement) -> tuple[datetime | None, datetime |
             updated = updated or value
         elif published is None:
             published = value
-    if published is None:
+    if published is None or updated is None:
         root = _content_root(tree)
-        for el in root.iter("p", "span", "div", "small", "li"):
+        for el in root.iter("p", "span", "div", "small", "li", "font", "em", "i", "b", "strong", "td"):
             text = _clean(el.text_content())
-            if 6 <= len(text) < 120:
-                found = find_visible_date(text)
-                if found:
-                    if re.match(r"^\s*(?:last\s+)?(?:updated|modified)", text, re.IGNORECASE):
-                        updated = updated or found
-                        continue
-                    published = found
-                    break
+            if not 6 <= len(text) < 120:
+                continue
+            found = find_visible_date(text)
+            if found is None:
+                continue
+            if _UPDATED_RE.match(text):
+                updated = updated or found
+            elif published is None:
+                published = found
+            if published and updated:
+                break
     return published, updated
 
 

@@ -17,7 +17,13 @@ from lxml import etree
 from lxml import html as lhtml
 
 from feeds.config import Settings
-from feeds.ingest.clean import mark_captions, prune_body, prune_page, restore_captions
+from feeds.ingest.clean import (
+    drop_element,
+    drop_leading_meta,
+    prune_body,
+    prune_page,
+)
+from feeds.ingest.captions import mark_captions, restore_captions
 from feeds.ingest.decode import decode_html
 from feeds.ingest.errors import IngestError
 from feeds.ingest.extract import extract_body, load_profiles
@@ -30,14 +36,14 @@ from feeds.model import Article
 __all__ = ["IngestError", "ingest_page"]
 
 MIN_WORDS = 20
+MIN_CHARS = 200
 SUMMARY_CHARS = 300
-MAX_DEPTH = 1000
 
 
 def ingest_page(data: bytes, *, source: str, settings: Settings,
                 base_url: str | None = None, fallback_time: datetime) -> Article:
     """Turn one page into an Article or raise IngestError with a one-line reason."""
-    text = decode_html(data)
+    text = strip_xml_forbidden(decode_html(data))
     tree = _parse(text)
     meta = extract_metadata(tree)
     warnings: list[str] = []
@@ -54,17 +60,20 @@ def ingest_page(data: bytes, *, source: str, settings: Settings,
         raise IngestError("not an article: no headline found")
 
     prune_page(tree)
-    mark_captions(tree)
+    captions = mark_captions(tree)
     body = extract_body(tree, load_profiles(settings.config_dir / "profiles.toml"), base)
     if body is None:
         raise IngestError("not an article: no body text found")
-    restore_captions(body)
+    restore_captions(body, captions, base)
     _drop_headline(body, title)
     prune_body(body)
+    drop_leading_meta(body)
     content_html = sanitize_html(lhtml.tostring(body, encoding="unicode"), base)
     body_text = html_to_text(content_html)
-    if len(body_text.split()) < MIN_WORDS:
-        raise IngestError(f"not an article: body has {len(body_text.split())} words (fewer than {MIN_WORDS})")
+    words = len(body_text.split())
+    # Languages written without spaces (Japanese, Chinese) have few "words"; count characters too.
+    if words < MIN_WORDS and len("".join(body_text.split())) < MIN_CHARS:
+        raise IngestError(f"not an article: body has {words} words (fewer than {MIN_WORDS})")
 
     published = meta.published
     if published is None:
@@ -93,55 +102,56 @@ def ingest_page(data: bytes, *, source: str, settings: Settings,
     return article.replace(content_hash=_content_hash(article))
 
 
+_HTML_OPEN = re.compile(r"<html[\s>]", re.IGNORECASE)
+_HTML_CLOSE = re.compile(r"</(?:html|body)\s*>", re.IGNORECASE)
+_XML_DECLARATION = re.compile(r"^\s*<\?xml[^>]*>")
+
+
 def _parse(text: str) -> lhtml.HtmlElement:
-    if _nesting_depth(text) > MAX_DEPTH:
-        raise IngestError(f"markup is nested more than {MAX_DEPTH} levels deep")
+    # A page that opens <html> but never closes it was cut off (a half-written file, a broken
+    # download); publishing it would put a partial article in the feeds until the next edit.
+    if _HTML_OPEN.search(text, 0, 4096) and not _HTML_CLOSE.search(text, max(0, len(text) - 65536)):
+        raise IngestError("page is truncated: it opens <html> but has no closing </body> or </html>")
+    text = _XML_DECLARATION.sub("", text, count=1)  # lxml refuses str input that declares an encoding
+    parser = lhtml.HTMLParser()
     try:
-        tree = lhtml.document_fromstring(text)
+        tree = lhtml.document_fromstring(text, parser=parser)
     except (etree.ParserError, ValueError) as exc:
         raise IngestError(f"cannot parse HTML: {exc}") from None
+    # libxml2 stops nesting at 256 levels and silently drops what is deeper; such a page is either
+    # an attack or broken, and half of it would be published. (This bound also keeps every later
+    # tree walk far from Python's recursion limit.)
+    if any(entry.type_name == "ERR_RESOURCE_LIMIT" for entry in parser.error_log):
+        raise IngestError("markup is nested too deeply (more than 256 levels)")
     if tree is None or tree.find("body") is None:
         raise IngestError("cannot parse HTML: no body")
     return tree
 
 
-_TAG_RE = re.compile(r"<(/?)(div|section|span|p|ul|ol|li|table|tr|td|blockquote|article|a|b|i|em|strong|font)\b", re.IGNORECASE)
-
-
-def _nesting_depth(text: str) -> int:
-    """A cheap upper bound of element nesting, so absurd pages fail fast instead of deep in a library."""
-    depth = peak = 0
-    for match in _TAG_RE.finditer(text):
-        if match.group(1):
-            depth = max(0, depth - 1)
-        else:
-            depth += 1
-            peak = max(peak, depth)
-            if peak > MAX_DEPTH:
-                break
-    return peak
-
-
 def _drop_headline(body: lhtml.HtmlElement, title: str) -> None:
-    """Drop a repeated headline and whatever sits above it (kicker, section label).
+    """Drop a repeated headline and whatever sits above it (kicker, section label, navigation).
 
     Extractors often start the body with the page header; the feed item carries
-    the headline as its title, so the body starts after it.
+    the headline as its title, so the body starts after it. Links are skipped:
+    a "more in this section" list may name the article before its headline.
     """
     key = " ".join(title.split()).casefold()
-    for i, el in enumerate(body.iter("h1", "h2", "h3", "h4", "p", "div", "span", "strong")):
-        if i > 12:
+    for i, el in enumerate(body.iterdescendants()):
+        if i > 200:
             return
-        if el is not body and " ".join(el.text_content().split()).casefold() == key:
-            node = el
-            while node is not None and node is not body:
-                parent = node.getparent()
-                for sibling in list(node.itersiblings(preceding=True)):
-                    parent.remove(sibling)
-                parent.text = None
-                node = parent
-            el.getparent().remove(el)
-            return
+        if not isinstance(el.tag, str) or el.tag == "a":
+            continue
+        if " ".join(el.text_content().split()).casefold() != key or next(el.iterancestors("a"), None) is not None:
+            continue
+        node = el
+        while node is not None and node is not body:
+            parent = node.getparent()
+            for sibling in list(node.itersiblings(preceding=True)):
+                parent.remove(sibling)
+            parent.text = None
+            node = parent
+        drop_element(el)
+        return
 
 
 def _derived_url(source: str, settings: Settings) -> str | None:

@@ -36,3 +36,8 @@ def ingest(settings):
 def page_bytes():
     """The bytes of a page under tests/ingest/pages."""
     return lambda name: (PAGES / name).read_bytes()
+
+
+@pytest.fixture
+def fallback_time():
+    return FALLBACK
