@@ -104,3 +104,20 @@ def test_feeds_build_command_pings(tmp_path: Path, hub: Hub) -> None:  # noqa: F
     assert hub.wait_for(lambda pings: len(pings) == 6)
     assert set(hub.urls()) == {f"{project.settings.base_url}feeds/{s}.{f}" for s in ("all", "world")
                                for f in ("rss", "atom", "json")}
+
+
+def test_a_process_without_the_web_cache_pings_after_a_grace(
+    with_hub: Served, hub: Hub, monkeypatch: pytest.MonkeyPatch  # noqa: F811
+) -> None:
+    """The clock process: no cache to refresh, so the ping waits out the web poll, in the background."""
+    from feeds.schedule import Jobs
+
+    # scaled down: the grace (2.5 s) outlasts the web cache's poll (2 s)
+    monkeypatch.setattr(websub, "GRACE", 0.25)
+    with_hub.project.app.extensions["feeds"]["cache"].poll_interval = 0.2
+    jobs = Jobs(with_hub.project.engine, with_hub.settings)  # no on_publish: like `feeds clock`
+    with_hub.project.add(make_article(1))
+    jobs.rebuild()
+    assert hub.wait_for(lambda pings: len(pings) >= 6)
+    # the web process found the new documents by itself (its poll), before the hub fetched
+    assert all(p.fetched is not None and p.fetched.status == 200 for p in hub.pings)
