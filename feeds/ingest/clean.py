@@ -131,11 +131,35 @@ def _drop_from(el: lhtml.HtmlElement, root: lhtml.HtmlElement) -> None:
     drop_element(el)
 
 
+def unwrap_layout_tables(body: lhtml.HtmlElement) -> None:
+    """Replace tables used for page layout by their cells' content (data tables stay).
+
+    A cell holding several paragraphs or a long text is layout: old CMS templates
+    put the whole story in one cell, which would make a feed item one big table.
+    """
+    for table in reversed(list(body.iter("table"))):
+        cells = table.xpath(".//td | .//th")
+        if not any(len(cell.xpath(".//p | .//div | .//h2 | .//h3 | .//ul | .//ol")) >= 2
+                   or len(cell.text_content().split()) > 60 for cell in cells):
+            continue
+        parent = table.getparent()
+        if parent is None:
+            continue
+        position = parent.index(table)
+        for cell in cells:
+            wrapper = lhtml.Element("div")
+            wrapper.text = cell.text
+            wrapper.extend(list(cell))
+            parent.insert(position, wrapper)
+            position += 1
+        drop_element(table)
+
+
 def drop_leading_meta(body: lhtml.HtmlElement) -> None:
     """Drop byline and dateline blocks ("By X", "Published: 14 October 2026") at the top of the body."""
     for el in list(body.iter("p", "div", "span", "font", "li", "time", "address", "small")):
-        if el.getparent() is None:
-            continue
+        if el.getparent() is None or el.find(".//p") is not None or el.find(".//div") is not None:
+            continue  # a wrapper: judge its blocks one by one
         text = " ".join(el.text_content().split())
         if not text:
             continue

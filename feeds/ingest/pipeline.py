@@ -22,6 +22,7 @@ from feeds.ingest.clean import (
     drop_leading_meta,
     prune_body,
     prune_page,
+    unwrap_layout_tables,
 )
 from feeds.ingest.captions import mark_captions, restore_captions
 from feeds.ingest.decode import decode_html
@@ -67,6 +68,7 @@ def ingest_page(data: bytes, *, source: str, settings: Settings,
     restore_captions(body, captions, base)
     _drop_headline(body, title)
     prune_body(body)
+    unwrap_layout_tables(body)
     drop_leading_meta(body)
     content_html = sanitize_html(lhtml.tostring(body, encoding="unicode"), base)
     body_text = html_to_text(content_html)
