@@ -38,20 +38,26 @@ _END_MARKERS = re.compile(
     r"read next|recommended(?: for you)?|more (?:from|stories|on this)\b.*|comments are closed\.?|leave a (?:reply|comment)|"
     r"\d+ comments?|share this(?: article| story)?:?|sign up for .*newsletter.*|most (?:read|popular)|"
     r"(?:e-?mail|print|share) this (?:story|article|page)\b.*|printer[- ]friendly(?: version)?\b.*|"
-    r"(?:copyright\b|\u00a9).{0,200}|back to top)\s*:?\s*$",
+    r"(?:copyright\b|\u00a9).{0,200}|back to top|tell us what you think.*|comments|"
+    # the same in the other languages of our wire and partner sites
+    r"voc\u00ea (?:pode|tamb\u00e9m pode) gostar.*|leia (?:tamb\u00e9m|mais).*|te puede interesar.*|"
+    r"(?:art\u00edculos|noticias) relacionad[oa]s|lee tambi\u00e9n.*|vous aimerez aussi.*|\u00e0 lire aussi.*|"
+    r"articles similaires|das k\u00f6nnte sie auch interessieren|mehr zum thema.*|weitere artikel|"
+    r"potrebbe interessarti.*|leggi anche.*|\u95a2\u9023\u8a18\u4e8b|\u76f8\u5173\u6587\u7ae0)\s*:?\s*$",
     re.IGNORECASE,
 )
 # A paragraph that is only a pointer to another article.
 _PROMO_RE = re.compile(
     r"^\s*[\[(]?\s*(?:read more|read also|also read|related|see also|more|watch|listen|recommended|"
-    r"don't miss|do not miss|click here|read|also on \w+|more on this)\s*[:\-\u2013\u2014|>]",
+    r"don't miss|do not miss|click here|read|also on \w+|more on this|related roundup|tags?|tagged|"
+    r"filed under|posted in)\s*[:\-\u2013\u2014|>]",
     re.IGNORECASE,
 )
 
 
 # Controls and labels of page furniture that extractors keep as text of their own.
 UI_TEXT = re.compile(
-    r"^\s*(?:\.{3}\s*)?(?:less|more|\[\+\]|advertisement|ad|story continues below(?: advertisement)?|"
+    r"^\s*(?:\.{3}\s*)?(?:less|more|\[\+\]|advertisement|advert|ad|story continues below(?: advertisement)?|"
     r"continue reading(?: below)?|skip to (?:main )?content|post comment(?: \(\+\))?|show more|read more|"
     r"click to expand|view comments?|print|email|share)\s*$",
     re.IGNORECASE,
@@ -61,7 +67,7 @@ UI_TEXT = re.compile(
 # Closing lines that point readers elsewhere: social accounts, subscriptions, newsletters.
 _TAIL_PROMO_RE = re.compile(
     r"^(?:follow (?:us|him|her|them|me|[\w@ ]{1,40}) on (?:twitter|facebook|instagram|linkedin)|"
-    r"(?:reach|contact|email) the (?:reporters?|writers?|authors?)\b|want more [\w ]{1,30}\?|"
+    r"(?:reach|contact|email) the (?:reporters?|writers?|authors?)\b|(?:want|need) more [\w ]{1,30}\?|"
     r"(?:get|sign up for) (?:our|the) [\w ]{0,30}newsletter|subscribe to (?:our|the)\b)",
     re.IGNORECASE,
 )
@@ -103,7 +109,18 @@ def prune_body(body: lhtml.HtmlElement) -> None:
             _drop_from(el, body)
             return
         if el.tag in ("p", "li", "div", "h2", "h3", "h4") and (_is_promo(el, text) or UI_TEXT.match(text)):
+            following = el.getnext()
+            if following is not None and following.tag in ("ul", "ol") and _is_link_list(following):
+                drop_element(following)  # "Related:" followed by its list of links
             drop_element(el)
+
+
+def _is_link_list(el: lhtml.HtmlElement) -> bool:
+    items = list(el.iter("li"))
+    return bool(items) and all(
+        sum(len(a.text_content().strip()) for a in li.iter("a")) >= 0.8 * len(li.text_content().strip())
+        for li in items
+    )
 
 
 def _is_promo(el: lhtml.HtmlElement, text: str) -> bool:

@@ -41,6 +41,12 @@ CHROME = {
     "related promo": ("<p>Related: <a href='/f'>Harbour ferry fares to rise in January</a></p>", "ferry fares"),
     "read more uppercase": ("<p><strong>READ MORE:</strong> <a href='/g'>Quay car park to close</a></p>",
                             "car park"),
+    "related promo with list": ("<p><strong>Related:</strong> <a href='/h'>Pier reopens</a></p><ul><li>"
+                                "<a href='/i'>Pier history in photos</a></li><li><a href='/j'>Pier cafe</a></li></ul>",
+                                "Pier"),
+    "portuguese related": ("<h3>Você pode gostar...</h3><ul><li><a href='/k'>Outra notícia</a></li></ul>",
+                           "Outra"),
+    "tags line": ("<p>Tags: <a href='/t/rnli'>RNLI</a>, <a href='/t/drones'>drones</a></p>", "RNLI"),
     "social follow line": ("<p>Follow us on Twitter and Instagram for more harbour news.</p>", "Follow us"),
 }
 
