@@ -172,6 +172,35 @@ def unwrap_layout_tables(body: lhtml.HtmlElement) -> None:
         drop_element(table)
 
 
+def find_standfirst(tree: lhtml.HtmlElement, description: str) -> str:
+    """The description's text when the page also shows it as a standfirst (a heading or header line).
+
+    Such a dek sits between headline and body and extractors keep it as the first
+    paragraph; the feed already carries it as the summary. A lead paragraph that
+    merely repeats the description (a common CMS default) is body text and stays.
+    """
+    key = " ".join(description.split())
+    if len(key) < 20:
+        return ""
+    for el in tree.xpath("//h2 | //h3 | //h4 | //header//p | //header//div | //*[contains(@class,'dek') "
+                         "or contains(@class,'standfirst') or contains(@class,'sub-head') or "
+                         "contains(@class,'subhead') or contains(@class,'subtitle')]"):
+        if " ".join(el.text_content().split()) == key:
+            return key
+    return ""
+
+
+def drop_leading_block(body: lhtml.HtmlElement, text: str) -> None:
+    """Drop the body's first block if its text is exactly ``text``."""
+    for el in body.iter("p", "h2", "h3", "h4", "div"):
+        content = " ".join(el.text_content().split())
+        if content == text:
+            drop_element(el)
+            return
+        if content and el.find(".//p") is None and el.find(".//div") is None:
+            return  # the first real block is something else
+
+
 def drop_leading_meta(body: lhtml.HtmlElement) -> None:
     """Drop byline and dateline blocks ("By X", "Published: 14 October 2026") at the top of the body."""
     for el in list(body.iter("p", "div", "span", "font", "li", "time", "address", "small")):

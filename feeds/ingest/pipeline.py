@@ -19,7 +19,9 @@ from lxml import html as lhtml
 from feeds.config import Settings
 from feeds.ingest.clean import (
     drop_element,
+    drop_leading_block,
     drop_leading_meta,
+    find_standfirst,
     prune_body,
     prune_page,
     unwrap_layout_tables,
@@ -60,16 +62,7 @@ def ingest_page(data: bytes, *, source: str, settings: Settings,
     if not title:
         raise IngestError("not an article: no headline found")
 
-    prune_page(tree)
-    captions = mark_captions(tree)
-    body = extract_body(tree, load_profiles(settings.config_dir / "profiles.toml"), base)
-    if body is None:
-        raise IngestError("not an article: no body text found")
-    restore_captions(body, captions, base)
-    _drop_headline(body, title)
-    prune_body(body)
-    unwrap_layout_tables(body)
-    drop_leading_meta(body)
+    body = _article_body(tree, title, meta.description, settings, base)
     content_html = sanitize_html(lhtml.tostring(body, encoding="unicode"), base)
     body_text = html_to_text(content_html)
     words = len(body_text.split())
@@ -107,6 +100,25 @@ def ingest_page(data: bytes, *, source: str, settings: Settings,
 _HTML_OPEN = re.compile(r"<html[\s>]", re.IGNORECASE)
 _HTML_CLOSE = re.compile(r"</(?:html|body)\s*>", re.IGNORECASE)
 _XML_DECLARATION = re.compile(r"^\s*<\?xml[^>]*>")
+
+
+def _article_body(tree: lhtml.HtmlElement, title: str, description: str, settings: Settings,
+                  base: str) -> lhtml.HtmlElement:
+    """The body element with chrome, headline, byline and standfirst removed (modifies ``tree``)."""
+    standfirst = find_standfirst(tree, description)
+    prune_page(tree)
+    captions = mark_captions(tree)
+    body = extract_body(tree, load_profiles(settings.config_dir / "profiles.toml"), base)
+    if body is None:
+        raise IngestError("not an article: no body text found")
+    restore_captions(body, captions, base)
+    _drop_headline(body, title)
+    prune_body(body)
+    unwrap_layout_tables(body)
+    drop_leading_meta(body)
+    if standfirst:
+        drop_leading_block(body, standfirst)
+    return body
 
 
 def _parse(text: str) -> lhtml.HtmlElement:

@@ -96,3 +96,18 @@ def test_structure_is_kept(ingest):
 def test_text_is_paragraphs_separated_by_blank_lines(ingest):
     a = ingest(article("<p>One  sentence\n here with enough words to matter.</p><p>Two<br>lines</p>" + BODY))
     assert a.text.split("\n\n")[:3] == ["One sentence here with enough words to matter.", "Two", "lines"]
+
+
+DEK = "A drone that drops buoyancy aids could reach casualties before the boat does."
+
+
+def test_standfirst_shown_as_a_heading_is_not_body(ingest):
+    html = article(BODY).replace("<title>", f"<meta name='description' content='{DEK}'><title>").replace(
+        "<h1>Drone trial</h1>", f"<h1>Drone trial</h1><h2 class='sub-head'>{DEK}</h2>")
+    a = ingest(html)
+    assert a.text == "\n\n".join(PARAS) and a.summary == DEK
+
+
+def test_lead_paragraph_equal_to_the_description_stays(ingest):
+    html = article(f"<p>{DEK}</p>" + BODY).replace("<title>", f"<meta name='description' content='{DEK}'><title>")
+    assert ingest(html).text == "\n\n".join([DEK, *PARAS])
