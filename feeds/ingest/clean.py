@@ -2,10 +2,12 @@
 
 Two passes, because extractors keep different leftovers: ``prune_page`` drops
 whole chrome regions from the page before extraction (share bars, newsletter
-boxes, related lists, comments, ads), and ``prune_body`` drops what slipped into
-the extracted body: inline promos ("[Read More: ...]", "Related: ...") and the
-trailing blocks that start with a chrome heading ("You may also like",
-"More in: ...", "Comments are closed.").
+boxes, related lists, comments, ads, promos while their links still exist), and
+``prune_body`` drops what slipped into the extracted body: inline promos
+("[Read More: ...]", "Related: ...") and the trailing blocks that start with a
+chrome heading ("You may also like", "More in: ...", "Comments are closed.").
+The remaining helpers tidy the top of the body (byline, dateline, standfirst)
+and the layout tables of old templates.
 """
 
 from __future__ import annotations
@@ -54,7 +56,6 @@ _PROMO_RE = re.compile(
     re.IGNORECASE,
 )
 
-
 # Controls and labels of page furniture that extractors keep as text of their own.
 UI_TEXT = re.compile(
     r"^\s*(?:\.{3}\s*)?(?:less|more|\[\+\]|advertisement|advert|ad|story continues below(?: advertisement)?|"
@@ -63,14 +64,23 @@ UI_TEXT = re.compile(
     re.IGNORECASE,
 )
 
-
-# Closing lines that point readers elsewhere: social accounts, subscriptions, newsletters.
-_TAIL_PROMO_RE = re.compile(
+# Lines that point readers elsewhere: social accounts, subscriptions, newsletters.
+_ELSEWHERE_RE = re.compile(
     r"^(?:follow (?:us|him|her|them|me|[\w@ ]{1,40}) on (?:twitter|facebook|instagram|linkedin)|"
     r"(?:reach|contact|email) the (?:reporters?|writers?|authors?)\b|(?:want|need) more [\w ]{1,30}\?|"
     r"(?:get|sign up for) (?:our|the) [\w ]{0,30}newsletter|subscribe to (?:our|the)\b)",
     re.IGNORECASE,
 )
+
+# Byline and dateline lines at the top of a body.
+_LEADING_META_RE = re.compile(
+    rf"^(?:(?:written |words |story )?by\s+\S|(?:first\s+)?(?:published|posted|updated|last updated|modified)\b)"
+    rf"|^(?:{VISIBLE_DATE_RE.pattern})",
+    re.IGNORECASE,
+)
+
+# Body words an end marker must follow: a page that *starts* with "Comments" is not over yet.
+_MIN_WORDS_BEFORE_END = 30
 
 
 def prune_page(tree: lhtml.HtmlElement) -> None:
@@ -98,16 +108,19 @@ def _is_big(el: lhtml.HtmlElement) -> bool:
 
 def prune_body(body: lhtml.HtmlElement) -> None:
     """Drop inline promos and everything from the first end-of-article marker on (in place)."""
-    blocks = [el for el in body.iter("p", "div", "h1", "h2", "h3", "h4", "h5", "h6", "li", "span", "strong", "section")]
-    for el in blocks:
-        if el.getparent() is None and el is not body:
-            continue
+    seen_words = 0
+    for el in list(body.iter("p", "div", "h1", "h2", "h3", "h4", "h5", "h6", "li", "span", "strong", "section")):
         text = " ".join(el.text_content().split())
-        if not text:
+        if not text or el is body:
             continue
-        if _END_MARKERS.match(text) and el is not body:
-            _drop_from(el, body)
-            return
+        if _END_MARKERS.match(text):
+            if seen_words >= _MIN_WORDS_BEFORE_END:
+                _drop_from(el, body)
+                return
+            drop_element(el)
+            continue
+        if el.tag == "p":
+            seen_words += len(text.split())
         if el.tag in ("p", "li", "div", "h2", "h3", "h4") and (_is_promo(el, text) or UI_TEXT.match(text)):
             following = el.getnext()
             if following is not None and following.tag in ("ul", "ol") and _is_link_list(following):
@@ -125,7 +138,7 @@ def _is_link_list(el: lhtml.HtmlElement) -> bool:
 
 def _is_promo(el: lhtml.HtmlElement, text: str) -> bool:
     """A short block that only sends the reader to another page, account or subscription."""
-    if _TAIL_PROMO_RE.search(text) and len(text) < 300:
+    if _ELSEWHERE_RE.search(text) and len(text) < 300:
         return True
     if len(text) > 200 or not _PROMO_RE.match(text):
         return False
@@ -212,13 +225,6 @@ def drop_leading_meta(body: lhtml.HtmlElement) -> None:
         if len(text.split()) > 16 or len(text) > 160 or not _LEADING_META_RE.search(text):
             return
         drop_element(el)
-
-
-_LEADING_META_RE = re.compile(
-    rf"^(?:(?:written |words |story )?by\s+\S|(?:first\s+)?(?:published|posted|updated|last updated|modified)\b)"
-    rf"|^(?:{VISIBLE_DATE_RE.pattern})",
-    re.IGNORECASE,
-)
 
 
 def drop_element(el: lhtml.HtmlElement) -> None:

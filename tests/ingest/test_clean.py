@@ -111,3 +111,8 @@ def test_standfirst_shown_as_a_heading_is_not_body(ingest):
 def test_lead_paragraph_equal_to_the_description_stays(ingest):
     html = article(f"<p>{DEK}</p>" + BODY).replace("<title>", f"<meta name='description' content='{DEK}'><title>")
     assert ingest(html).text == "\n\n".join([DEK, *PARAS])
+
+
+def test_end_marker_at_the_very_top_does_not_empty_the_body(ingest):
+    a = ingest(article("<h3>Comments</h3>" + BODY))
+    assert a.text == "\n\n".join(PARAS)
