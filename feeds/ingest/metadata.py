@@ -8,6 +8,7 @@ written-out dates, category labels). Each field takes the first source that has 
 
 from __future__ import annotations
 
+import html
 import json
 import re
 from collections.abc import Iterator
@@ -21,7 +22,7 @@ from feeds.ingest.dates import find_visible_date, parse_date
 
 ARTICLE_TYPES = frozenset({
     "article", "newsarticle", "reportagenewsarticle", "analysisnewsarticle", "opinionnewsarticle",
-    "reviewnewsarticle", "backgroundnewsarticle", "askpublicnewsarticle", "livebLogposting".lower(),
+    "reviewnewsarticle", "backgroundnewsarticle", "askpublicnewsarticle", "liveblogposting",
     "blogposting", "socialmediaposting", "techarticle", "scholarlyarticle", "report", "satiricalarticle",
 })
 _BY_RE = re.compile(r"^\s*(?:written\s+)?by[:\s]+(.{2,120}?)\s*$", re.IGNORECASE | re.DOTALL)
@@ -46,7 +47,6 @@ class Metadata:
     image: str = ""
     tags: list[str] = field(default_factory=list)
     language: str = ""
-    site_name: str = ""
 
 
 def extract_metadata(tree: lhtml.HtmlElement) -> Metadata:
@@ -73,7 +73,6 @@ def extract_metadata(tree: lhtml.HtmlElement) -> Metadata:
     meta.language = first(ld.get("inLanguage") if isinstance(ld.get("inLanguage"), str) else "",
                           tree.get("lang"), metas.get("content-language"), metas.get("dc.language"),
                           metas.get("og:locale", "").replace("_", "-"))
-    meta.site_name = first(metas.get("og:site_name"), metas.get("application-name"))
 
     meta.authors = (_ld_authors(ld.get("author")) or _names(metas.get_all("article:author"), skip_urls=True)
                     or _names(metas.get_all("author")) or _names(metas.get_all("parsely-author"))
@@ -142,8 +141,8 @@ def _jsonld_objects(tree: lhtml.HtmlElement) -> Iterator[dict[str, Any]]:
         if (script.get("type") or "").strip().lower() != "application/ld+json" or not script.text:
             continue
         try:
-            data = json.loads(script.text.strip().rstrip(";"))
-        except ValueError:
+            data = _unescape(json.loads(script.text.strip().rstrip(";")))
+        except (ValueError, RecursionError):
             continue
         stack = [data]
         while stack:
@@ -154,6 +153,17 @@ def _jsonld_objects(tree: lhtml.HtmlElement) -> Iterator[dict[str, Any]]:
                 yield item
                 if "@graph" in item:
                     stack.append(item["@graph"])
+
+
+def _unescape(value: Any) -> Any:
+    """JSON-LD strings often carry HTML entities (``&#8217;``, ``&amp;``) from the CMS templates."""
+    if isinstance(value, str):
+        return html.unescape(value) if "&" in value else value
+    if isinstance(value, list):
+        return [_unescape(v) for v in value]
+    if isinstance(value, dict):
+        return {k: _unescape(v) for k, v in value.items()}
+    return value
 
 
 def _types(obj: dict[str, Any]) -> set[str]:
@@ -288,10 +298,6 @@ def _title_tag(tree: lhtml.HtmlElement) -> str:
     text = _clean(title.text_content()) if title is not None else ""
     parts = [p for p in _TITLE_SEPARATORS.split(text) if p]
     return max(parts, key=len) if parts else ""
-
-
-def _class_id(el: lhtml.HtmlElement) -> str:
-    return f"{el.get('class', '')} {el.get('id', '')}".lower()
 
 
 def _visible_authors(tree: lhtml.HtmlElement) -> list[str]:
