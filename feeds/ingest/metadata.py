@@ -74,7 +74,7 @@ def extract_metadata(tree: lhtml.HtmlElement) -> Metadata:
                           tree.get("lang"), metas.get("content-language"), metas.get("dc.language"),
                           metas.get("og:locale", "").replace("_", "-"))
 
-    meta.authors = (_ld_authors(ld.get("author")) or _names(metas.get_all("article:author"), skip_urls=True)
+    meta.authors = (_ld_authors(ld.get("author")) or _names(metas.get_all("article:author"))
                     or _names(metas.get_all("author")) or _names(metas.get_all("parsely-author"))
                     or _names(metas.get_all("dc.creator")) or _names(metas.get_all("dcterms.creator"))
                     or _names(metas.get_all("sailthru.author")) or _visible_authors(tree))
@@ -173,7 +173,7 @@ def _types(obj: dict[str, Any]) -> set[str]:
 
 
 def _jsonld_article(tree: lhtml.HtmlElement) -> dict[str, Any]:
-    """The first article-typed JSON-LD object, with breadcrumbs noted for the section."""
+    """The first article-typed JSON-LD object, else a WebPage that has a headline, else {}."""
     fallback: dict[str, Any] = {}
     for obj in _jsonld_objects(tree):
         kinds = _types(obj)
@@ -227,11 +227,12 @@ def _keywords(value: Any) -> list[str]:
     return []
 
 
-def _names(values: list[str], *, skip_urls: bool = False) -> list[str]:
+def _names(values: list[str]) -> list[str]:
+    """Person names from author strings: "By A and B", "A, B"; profile URLs are not names."""
     names: list[str] = []
     for value in values:
         value = _clean(value)
-        if not value or (skip_urls and "://" in value) or "://" in value:
+        if not value or "://" in value:
             continue
         match = _BY_RE.match(value)
         if match:
@@ -301,6 +302,7 @@ def _title_tag(tree: lhtml.HtmlElement) -> str:
 
 
 def _visible_authors(tree: lhtml.HtmlElement) -> list[str]:
+    """Names from author/byline markup, else from a "By X" line."""
     root = _content_root(tree)
     for el in root.xpath(".//*[@rel='author' or @itemprop='author' or contains(@class,'byline') "
                          "or contains(@class,'author')]"):
@@ -321,6 +323,7 @@ def _visible_authors(tree: lhtml.HtmlElement) -> list[str]:
 
 
 def _visible_dates(tree: lhtml.HtmlElement) -> tuple[datetime | None, datetime | None]:
+    """(published, updated) from <time> elements, else from short lines with a written-out date."""
     published = updated = None
     for el in tree.iter("time"):
         value = parse_date(el.get("datetime") or "") or parse_date(el.text_content())
@@ -350,15 +353,16 @@ def _visible_dates(tree: lhtml.HtmlElement) -> tuple[datetime | None, datetime |
 
 
 def _breadcrumb_section(tree: lhtml.HtmlElement) -> str:
+    """The first crumb after "Home": the section, whatever follows it (sub-sections, the article)."""
     for obj in _jsonld_objects(tree):
         if "breadcrumblist" in _types(obj) and isinstance(obj.get("itemListElement"), list):
             names = []
             for item in obj["itemListElement"]:
-                if isinstance(item, dict):
-                    name = item.get("name") or (item.get("item") or {}).get("name") if isinstance(item.get("item"), dict) else item.get("name")
-                    if isinstance(name, str) and name.strip():
-                        names.append(name.strip())
-            crumbs = [n for n in names if n.lower() not in ("home", "start")]
+                if not isinstance(item, dict):
+                    continue
+                inner = item.get("item") if isinstance(item.get("item"), dict) else {}
+                names.append(_clean(item.get("name") or inner.get("name")))
+            crumbs = [n for n in names if n and n.lower() not in ("home", "start")]
             if crumbs:
                 return crumbs[0]
     for nav in tree.xpath("//*[contains(@class,'breadcrumb') or @aria-label='breadcrumb' or @aria-label='Breadcrumb']"):
@@ -370,6 +374,7 @@ def _breadcrumb_section(tree: lhtml.HtmlElement) -> str:
 
 
 def _visible_category(tree: lhtml.HtmlElement) -> str:
+    """A category link (rel="category tag") or a kicker/section label above the headline."""
     root = _content_root(tree)
     for a in root.xpath(".//a[contains(concat(' ', normalize-space(@rel), ' '), ' category ')]"):
         text = _clean(a.text_content())
