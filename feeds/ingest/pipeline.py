@@ -41,6 +41,7 @@ __all__ = ["IngestError", "ingest_page"]
 MIN_WORDS = 20
 MIN_CHARS = 200
 SUMMARY_CHARS = 300
+MAX_WORDS_ABOVE_HEADLINE = 150  # navigation, labels and teasers above a headline; more is body text
 
 
 def ingest_page(data: bytes, *, source: str, settings: Settings,
@@ -147,7 +148,8 @@ def _drop_headline(body: lhtml.HtmlElement, title: str) -> None:
 
     Extractors often start the body with the page header; the feed item carries
     the headline as its title, so the body starts after it. Links are skipped:
-    a "more in this section" list may name the article before its headline.
+    a "more in this section" list may name the article before its headline. If
+    much text precedes the match, it is body text and only the match goes.
     """
     key = " ".join(title.split()).casefold()
     for i, el in enumerate(body.iterdescendants()):
@@ -157,13 +159,18 @@ def _drop_headline(body: lhtml.HtmlElement, title: str) -> None:
             continue
         if " ".join(el.text_content().split()).casefold() != key or next(el.iterancestors("a"), None) is not None:
             continue
+        above: list[lhtml.HtmlElement] = []
         node = el
         while node is not None and node is not body:
-            parent = node.getparent()
-            for sibling in list(node.itersiblings(preceding=True)):
-                parent.remove(sibling)
-            parent.text = None
-            node = parent
+            above.extend(node.itersiblings(preceding=True))
+            node = node.getparent()
+        if sum(len(x.text_content().split()) for x in above) <= MAX_WORDS_ABOVE_HEADLINE:
+            for x in above:
+                drop_element(x)
+            for node in el.iterancestors():
+                node.text = None
+                if node is body:
+                    break
         drop_element(el)
         return
 
