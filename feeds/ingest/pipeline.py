@@ -28,6 +28,7 @@ from feeds.ingest.clean import (
 )
 from feeds.ingest.captions import mark_captions, restore_captions
 from feeds.ingest.decode import decode_html
+from feeds.ingest.embeds import protect_embeds, restore_embeds
 from feeds.ingest.errors import IngestError
 from feeds.ingest.extract import extract_body, load_profiles
 from feeds.ingest.metadata import Metadata, extract_metadata
@@ -109,9 +110,11 @@ def _article_body(tree: lhtml.HtmlElement, title: str, description: str, setting
     standfirst = find_standfirst(tree, description)
     prune_page(tree)
     captions = mark_captions(tree)
+    embeds = protect_embeds(tree, base)
     body = extract_body(tree, load_profiles(settings.config_dir / "profiles.toml"), base)
     if body is None:
         raise IngestError("not an article: no body text found")
+    restore_embeds(body, embeds)
     restore_captions(body, captions, base)
     _drop_headline(body, title)
     prune_body(body)

@@ -116,3 +116,13 @@ def test_lead_paragraph_equal_to_the_description_stays(ingest):
 def test_end_marker_at_the_very_top_does_not_empty_the_body(ingest):
     a = ingest(article("<h3>Comments</h3>" + BODY))
     assert a.text == "\n\n".join(PARAS)
+
+
+def test_allowlisted_video_embed_survives_extraction(ingest):
+    embed = "<iframe src='https://www.youtube-nocookie.com/embed/abc123' width='560' height='315'></iframe>"
+    inner = BODY.replace("</p><p>Volunteers", f"</p>{embed}<iframe src='https://evil.example/'></iframe>"
+                                              "<p>Volunteers")
+    a = ingest(article(inner))
+    assert ('<iframe src="https://www.youtube-nocookie.com/embed/abc123" width="560" height="315"></iframe>'
+            '<p>Volunteers') in a.content_html
+    assert "evil" not in a.content_html and a.text == "\n\n".join(PARAS)
