@@ -78,7 +78,10 @@ def ingest_page(data: bytes, *, source: str, settings: Settings,
         warnings.append("no publication date found; used the fallback time")
     updated = meta.updated if meta.updated and meta.updated >= published else published
 
-    url = canonical or derived or _push_url(settings, title, published)
+    pushed_from = absolute_url(base_url, settings.site_url) if base_url else None
+    if pushed_from and urlsplit(pushed_from).scheme not in ("http", "https"):
+        pushed_from = None
+    url = canonical or derived or pushed_from or _push_url(settings, title, published)
     article = Article(
         id=url,
         url=url,
