@@ -52,7 +52,7 @@ _END_MARKERS = re.compile(
 _PROMO_RE = re.compile(
     r"^\s*[\[(]?\s*(?:read more|read also|also read|related|see also|more|watch|listen|recommended|"
     r"don't miss|do not miss|click here|read|also on \w+|more on this|related roundup|tags?|tagged|"
-    r"filed under|posted in)\s*[:\-\u2013\u2014|>]",
+    r"filed under|posted in|see more)\s*[:\-\u2013\u2014|>]",
     re.IGNORECASE,
 )
 
@@ -60,7 +60,8 @@ _PROMO_RE = re.compile(
 UI_TEXT = re.compile(
     r"^\s*(?:\.{3}\s*)?(?:less|more|\[\+\]|advertisement|advert|ad|story continues below(?: advertisement)?|"
     r"continue reading(?: below)?|skip to (?:main )?content|post comment(?: \(\+\))?|show more|read more|"
-    r"click to expand|view comments?|print|email|share)\s*$",
+    r"click to expand|view comments?|print|email|share|order reprints|print (?:this )?article|text size|"
+    r"listen to (?:this )?article|save (?:this )?article|gift (?:this )?article|don'?t miss|must read)\s*$",
     re.IGNORECASE,
 )
 
@@ -68,7 +69,8 @@ UI_TEXT = re.compile(
 _ELSEWHERE_RE = re.compile(
     r"^(?:follow (?:us|him|her|them|me|[\w@ ]{1,40}) on (?:twitter|facebook|instagram|linkedin)|"
     r"(?:reach|contact|email) the (?:reporters?|writers?|authors?)\b|(?:want|need) more [\w ]{1,30}\?|"
-    r"(?:get|sign up for) (?:our|the) [\w ]{0,30}newsletter|subscribe to (?:our|the)\b)",
+    r"have a (?:news )?tip\?|(?:get|sign up for) (?:our|the) [\w ]{0,30}newsletter|subscribe to (?:our|the)\b|"
+    r".{0,80}\bsubscribe to [\w.\u2019' ]{1,40}newsletters?\b)",
     re.IGNORECASE,
 )
 

@@ -47,6 +47,11 @@ CHROME = {
     "portuguese related": ("<h3>Você pode gostar...</h3><ul><li><a href='/k'>Outra notícia</a></li></ul>",
                            "Outra"),
     "tags line": ("<p>Tags: <a href='/t/rnli'>RNLI</a>, <a href='/t/drones'>drones</a></p>", "RNLI"),
+    "tip line": ("<p>Have a tip? Jago Penrose may be reached at jago@courier.example. Follow him on Twitter.</p>",
+                 "Have a tip"),
+    "newsletter line": ("<p>Get the latest updates right in your inbox. Subscribe to the Courier’s newsletters.</p>",
+                        "inbox"),
+    "reprint tools": ("<p>Order Reprints</p><p>Print Article</p><p>Text size</p>", "Reprints"),
     "social follow line": ("<p>Follow us on Twitter and Instagram for more harbour news.</p>", "Follow us"),
 }
 
