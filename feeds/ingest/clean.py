@@ -85,6 +85,23 @@ _LEADING_META_RE = re.compile(
 _MIN_WORDS_BEFORE_END = 30
 
 
+_LAZY_SRC = ("data-src", "data-lazy-src", "data-original", "data-lazy", "data-url", "data-hi-res-src")
+_PLACEHOLDER_SRC = re.compile(r"^data:|placeholder|blank|spacer|transparent|lazy|1x1|pixel\.", re.IGNORECASE)
+
+
+def load_lazy_images(tree: lhtml.HtmlElement) -> None:
+    """Give lazy-loaded images their real ``src``/``srcset`` (scripts would have swapped them in)."""
+    for img in tree.iter("img", "source"):
+        src = img.get("src", "")
+        if not src or _PLACEHOLDER_SRC.search(src):
+            real = next((img.get(a) for a in _LAZY_SRC if img.get(a, "").strip()), None)
+            if real:
+                img.set("src", real.strip())
+        lazy_srcset = img.get("data-srcset") or img.get("data-lazy-srcset")
+        if lazy_srcset and (not img.get("srcset") or _PLACEHOLDER_SRC.search(img.get("srcset", ""))):
+            img.set("srcset", lazy_srcset)
+
+
 def prune_page(tree: lhtml.HtmlElement) -> None:
     """Drop script/nav/aside/forms and blocks whose class or id says chrome (in place)."""
     for el in tree.xpath("//" + " | //".join(_CODE_TAGS)):

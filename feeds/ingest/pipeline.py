@@ -22,6 +22,7 @@ from feeds.ingest.clean import (
     drop_leading_block,
     drop_leading_meta,
     find_standfirst,
+    load_lazy_images,
     prune_body,
     prune_page,
     unwrap_layout_tables,
@@ -112,6 +113,7 @@ def _article_body(tree: lhtml.HtmlElement, title: str, description: str, setting
     """The body element with chrome, headline, byline and standfirst removed (modifies ``tree``)."""
     standfirst = find_standfirst(tree, description)
     prune_page(tree)
+    load_lazy_images(tree)
     captions = mark_captions(tree)
     embeds = protect_embeds(tree, base)
     body = extract_body(tree, load_profiles(settings.config_dir / "profiles.toml"), base)

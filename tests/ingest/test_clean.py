@@ -131,3 +131,12 @@ def test_allowlisted_video_embed_survives_extraction(ingest):
     assert ('<iframe src="https://www.youtube-nocookie.com/embed/abc123" width="560" height="315"></iframe>'
             '<p>Volunteers') in a.content_html
     assert "evil" not in a.content_html and a.text == "\n\n".join(PARAS)
+
+
+def test_lazy_loaded_images_get_their_real_source(ingest):
+    figure = ("<figure><img src='data:image/gif;base64,R0lGODlhAQABAAAAACw=' data-src='/img/real.jpg' "
+              "data-srcset='/img/real.jpg 1x, /img/real2.jpg 2x' alt='Real'><figcaption>Caption here.</figcaption>"
+              "</figure>")
+    a = ingest(article(BODY.replace("</p><p>Volunteers", f"</p>{figure}<p>Volunteers")))
+    assert '<img src="https://harbourgazette.example/img/real.jpg" alt="Real">' in a.content_html
+    assert "data:" not in a.content_html
