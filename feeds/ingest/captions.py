@@ -139,6 +139,9 @@ def caption_text(el: lhtml.HtmlElement) -> str:
     """The caption's words, without "less"/"more" toggles and without the truncated twin some sites add."""
     parts = [el.text or ""]
     for child in el.iterdescendants():
+        if not isinstance(child.tag, str):  # comments and processing instructions
+            parts.append(child.tail or "")
+            continue
         if not UI_TEXT.match(_MARKS.sub("", child.text or "")):
             parts.append(child.text or "")
         parts.append(child.tail or "")

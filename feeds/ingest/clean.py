@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import re
 
+from lxml import etree
 from lxml import html as lhtml
 
 from feeds.ingest.dates import VISIBLE_DATE_RE
@@ -104,6 +105,8 @@ def load_lazy_images(tree: lhtml.HtmlElement) -> None:
 
 def prune_page(tree: lhtml.HtmlElement) -> None:
     """Drop script/nav/aside/forms and blocks whose class or id says chrome (in place)."""
+    # Comments go first, their neighbouring text joined: trafilatura loses text that follows one.
+    etree.strip_tags(tree, etree.Comment, etree.ProcessingInstruction)
     for el in tree.xpath("//" + " | //".join(_CODE_TAGS)):
         drop_element(el)
     for el in tree.xpath("//" + " | //".join(_REGION_TAGS)):

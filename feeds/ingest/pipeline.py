@@ -172,7 +172,8 @@ def _drop_headline(body: lhtml.HtmlElement, title: str) -> None:
         while node is not None and node is not body:
             above.extend(node.itersiblings(preceding=True))
             node = node.getparent()
-        if sum(len(x.text_content().split()) for x in above) <= MAX_WORDS_ABOVE_HEADLINE:
+        words_above = sum(len(x.text_content().split()) for x in above if isinstance(x.tag, str))
+        if words_above <= MAX_WORDS_ABOVE_HEADLINE:
             for x in above:
                 drop_element(x)
             for node in el.iterancestors():

@@ -140,3 +140,19 @@ def test_lazy_loaded_images_get_their_real_source(ingest):
     a = ingest(article(BODY.replace("</p><p>Volunteers", f"</p>{figure}<p>Volunteers")))
     assert '<img src="https://harbourgazette.example/img/real.jpg" alt="Real">' in a.content_html
     assert "data:" not in a.content_html
+
+
+LINES = [f"Line {i} of a story set with line breaks only, which extractors find hard." for i in range(5)]
+BR_PAGE = ("<html><head><title>Breaks</title></head><body><article><h1>Breaks</h1>"
+           f"<div itemprop='articleBody'><!-- story -->{'<br>'.join(LINES)}</div></article></body></html>")
+
+
+def test_text_after_a_comment_is_kept(ingest):
+    assert ingest(BR_PAGE).text == "\n".join(LINES)
+
+
+def test_marked_article_body_is_the_fallback_when_extraction_finds_nothing(ingest, monkeypatch):
+    import feeds.ingest.extract
+
+    monkeypatch.setattr(feeds.ingest.extract, "_trafilatura_body", lambda tree: None)
+    assert ingest(BR_PAGE).text == "\n".join(LINES)
