@@ -138,7 +138,8 @@ def test_lazy_loaded_images_get_their_real_source(ingest):
               "data-srcset='/img/real.jpg 1x, /img/real2.jpg 2x' alt='Real'><figcaption>Caption here.</figcaption>"
               "</figure>")
     a = ingest(article(BODY.replace("</p><p>Volunteers", f"</p>{figure}<p>Volunteers")))
-    assert '<img src="https://harbourgazette.example/img/real.jpg" alt="Real">' in a.content_html
+    assert ('<img src="https://harbourgazette.example/img/real.jpg" alt="Real" srcset="https://harbourgazette.example'
+            '/img/real.jpg 1x, https://harbourgazette.example/img/real2.jpg 2x">') in a.content_html
     assert "data:" not in a.content_html
 
 

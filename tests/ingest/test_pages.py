@@ -51,7 +51,7 @@ def test_legacy_cp1252_table_page(ingest, page_bytes):
     assert "“The old one has served us well, but it’s worn out,” said coxswain" in a.text
     assert a.text.endswith("the crew will launch from the harbour in the meantime.")
     assert "<table" not in a.content_html
-    assert ('<figure><img src="https://harbourgazette.example/images/2026/11/slipway.jpg" alt="The old slipway">'
+    assert ('<figure><img src="https://harbourgazette.example/images/2026/11/slipway.jpg" alt="The old slipway" width="400">'
             "<figcaption>The old slipway at low tide.</figcaption></figure>") in a.content_html
     for chrome in ("Home", "Weather", "In this section", "Pier repairs", "COMMUNITY", "By Hedra", "GMT",
                    "Email this story", "Printer-friendly", "Copyright", "Back to top", "masthead", "javascript"):
