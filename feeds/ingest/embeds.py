@@ -14,7 +14,6 @@ from urllib.parse import urljoin, urlsplit
 
 from lxml import html as lhtml
 
-from feeds.ingest.clean import drop_element
 from feeds.ingest.sanitize import EMBED_HOSTS
 
 _START, _END = "\ue002", "\ue003"
