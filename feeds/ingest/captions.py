@@ -63,6 +63,8 @@ def restore_captions(body: lhtml.HtmlElement, by_src: dict[str, str], base_url: 
     for el in reversed(blocks):  # innermost first, so an outer block sees its inner captions done
         if el is body or el.getparent() is None or not _is_caption_only(el):
             continue
+        if el.tag == "figure" or next(el.iterancestors("figure"), None) is not None:
+            continue  # already a figure: only the marks go
         images = list(el.iter("img"))
         previous = el.getprevious()
         if not images and previous is not None and not previous.text_content().strip():
@@ -73,6 +75,7 @@ def restore_captions(body: lhtml.HtmlElement, by_src: dict[str, str], base_url: 
             _make_figure(el, images, caption_text(el))
         else:
             drop_element(el)
+    _caption_beside_image(body)
     resolved = {urljoin(base_url, src): caption for src, caption in by_src.items()}
     for img in list(body.iter("img")):
         caption = resolved.get(urljoin(base_url, img.get("src", "")))
@@ -83,6 +86,21 @@ def restore_captions(body: lhtml.HtmlElement, by_src: dict[str, str], base_url: 
             value = getattr(node, attr)
             if value and _MARKS.search(value):
                 setattr(node, attr, _MARKS.sub("", value))
+
+
+def _caption_beside_image(body: lhtml.HtmlElement) -> None:
+    """``<p><img><br><i>The quay in 1926.</i></p>``: an image with a short line in its own block is a figure."""
+    for block in list(body.iter("p", "div")):
+        images = [el for el in block if el.tag == "img"]
+        if len(images) != 1 or next(block.iterancestors("figure"), None) is not None:
+            continue
+        # only the image, line breaks and a caption set in italics or small type; no loose text
+        if any(el.tag not in ("img", "br", "i", "em", "small", "cite") for el in block) or \
+                (block.text or "").strip() or any((el.tail or "").strip() for el in block):
+            continue
+        caption = " ".join(block.text_content().split())
+        if caption and len(caption.split()) <= 40:
+            _make_figure(block, images, caption)
 
 
 def _is_caption_only(el: lhtml.HtmlElement) -> bool:
@@ -121,6 +139,9 @@ def caption_text(el: lhtml.HtmlElement) -> str:
     """The caption's words, without "less"/"more" toggles and without the truncated twin some sites add."""
     parts = [el.text or ""]
     for child in el.iterdescendants():
+        if not isinstance(child.tag, str):  # comments and processing instructions
+            parts.append(child.tail or "")
+            continue
         if not UI_TEXT.match(_MARKS.sub("", child.text or "")):
             parts.append(child.text or "")
         parts.append(child.tail or "")

@@ -2,16 +2,19 @@
 
 Two passes, because extractors keep different leftovers: ``prune_page`` drops
 whole chrome regions from the page before extraction (share bars, newsletter
-boxes, related lists, comments, ads), and ``prune_body`` drops what slipped into
-the extracted body: inline promos ("[Read More: ...]", "Related: ...") and the
-trailing blocks that start with a chrome heading ("You may also like",
-"More in: ...", "Comments are closed.").
+boxes, related lists, comments, ads, promos while their links still exist), and
+``prune_body`` drops what slipped into the extracted body: inline promos
+("[Read More: ...]", "Related: ...") and the trailing blocks that start with a
+chrome heading ("You may also like", "More in: ...", "Comments are closed.").
+The remaining helpers tidy the top of the body (byline, dateline, standfirst)
+and the layout tables of old templates.
 """
 
 from __future__ import annotations
 
 import re
 
+from lxml import etree
 from lxml import html as lhtml
 
 from feeds.ingest.dates import VISIBLE_DATE_RE
@@ -38,37 +41,72 @@ _END_MARKERS = re.compile(
     r"read next|recommended(?: for you)?|more (?:from|stories|on this)\b.*|comments are closed\.?|leave a (?:reply|comment)|"
     r"\d+ comments?|share this(?: article| story)?:?|sign up for .*newsletter.*|most (?:read|popular)|"
     r"(?:e-?mail|print|share) this (?:story|article|page)\b.*|printer[- ]friendly(?: version)?\b.*|"
-    r"(?:copyright\b|\u00a9).{0,200}|back to top)\s*:?\s*$",
+    r"(?:copyright\b|\u00a9).{0,200}|back to top|tell us what you think.*|comments|"
+    # the same in the other languages of our wire and partner sites
+    r"voc\u00ea (?:pode|tamb\u00e9m pode) gostar.*|leia (?:tamb\u00e9m|mais).*|te puede interesar.*|"
+    r"(?:art\u00edculos|noticias) relacionad[oa]s|lee tambi\u00e9n.*|vous aimerez aussi.*|\u00e0 lire aussi.*|"
+    r"articles similaires|das k\u00f6nnte sie auch interessieren|mehr zum thema.*|weitere artikel|"
+    r"potrebbe interessarti.*|leggi anche.*|\u95a2\u9023\u8a18\u4e8b|\u76f8\u5173\u6587\u7ae0)\s*:?\s*$",
     re.IGNORECASE,
 )
 # A paragraph that is only a pointer to another article.
 _PROMO_RE = re.compile(
     r"^\s*[\[(]?\s*(?:read more|read also|also read|related|see also|more|watch|listen|recommended|"
-    r"don't miss|do not miss|click here|read|also on \w+|more on this)\s*[:\-\u2013\u2014|>]",
+    r"don't miss|do not miss|click here|read|also on \w+|more on this|related roundup|tags?|tagged|"
+    r"filed under|posted in|see more)\s*[:\-\u2013\u2014|>]",
     re.IGNORECASE,
 )
-
 
 # Controls and labels of page furniture that extractors keep as text of their own.
 UI_TEXT = re.compile(
-    r"^\s*(?:\.{3}\s*)?(?:less|more|\[\+\]|advertisement|ad|story continues below(?: advertisement)?|"
+    r"^\s*(?:\.{3}\s*)?(?:less|more|\[\+\]|advertisement|advert|ad|story continues below(?: advertisement)?|"
     r"continue reading(?: below)?|skip to (?:main )?content|post comment(?: \(\+\))?|show more|read more|"
-    r"click to expand|view comments?|print|email|share)\s*$",
+    r"click to expand|view comments?|print|email|share|order reprints|print (?:this )?article|text size|"
+    r"listen to (?:this )?article|save (?:this )?article|gift (?:this )?article|don'?t miss|must read)\s*$",
     re.IGNORECASE,
 )
 
-
-# Closing lines that point readers elsewhere: social accounts, subscriptions, newsletters.
-_TAIL_PROMO_RE = re.compile(
+# Lines that point readers elsewhere: social accounts, subscriptions, newsletters.
+_ELSEWHERE_RE = re.compile(
     r"^(?:follow (?:us|him|her|them|me|[\w@ ]{1,40}) on (?:twitter|facebook|instagram|linkedin)|"
-    r"(?:reach|contact|email) the (?:reporters?|writers?|authors?)\b|want more [\w ]{1,30}\?|"
-    r"(?:get|sign up for) (?:our|the) [\w ]{0,30}newsletter|subscribe to (?:our|the)\b)",
+    r"(?:reach|contact|email) the (?:reporters?|writers?|authors?)\b|(?:want|need) more [\w ]{1,30}\?|"
+    r"have a (?:news )?tip\?|(?:get|sign up for) (?:our|the) [\w ]{0,30}newsletter|subscribe to (?:our|the)\b|"
+    r".{0,80}\bsubscribe to [\w.\u2019' ]{1,40}newsletters?\b)",
     re.IGNORECASE,
 )
+
+# Byline and dateline lines at the top of a body.
+_LEADING_META_RE = re.compile(
+    rf"^(?:(?:written |words |story )?by\s+\S|(?:first\s+)?(?:published|posted|updated|last updated|modified)\b)"
+    rf"|^(?:{VISIBLE_DATE_RE.pattern})",
+    re.IGNORECASE,
+)
+
+# Body words an end marker must follow: a page that *starts* with "Comments" is not over yet.
+_MIN_WORDS_BEFORE_END = 30
+
+
+_LAZY_SRC = ("data-src", "data-lazy-src", "data-original", "data-lazy", "data-url", "data-hi-res-src")
+_PLACEHOLDER_SRC = re.compile(r"^data:|placeholder|blank|spacer|transparent|lazy|1x1|pixel\.", re.IGNORECASE)
+
+
+def load_lazy_images(tree: lhtml.HtmlElement) -> None:
+    """Give lazy-loaded images their real ``src``/``srcset`` (scripts would have swapped them in)."""
+    for img in tree.iter("img", "source"):
+        src = img.get("src", "")
+        if not src or _PLACEHOLDER_SRC.search(src):
+            real = next((img.get(a) for a in _LAZY_SRC if img.get(a, "").strip()), None)
+            if real:
+                img.set("src", real.strip())
+        lazy_srcset = img.get("data-srcset") or img.get("data-lazy-srcset")
+        if lazy_srcset and (not img.get("srcset") or _PLACEHOLDER_SRC.search(img.get("srcset", ""))):
+            img.set("srcset", lazy_srcset)
 
 
 def prune_page(tree: lhtml.HtmlElement) -> None:
     """Drop script/nav/aside/forms and blocks whose class or id says chrome (in place)."""
+    # Comments go first, their neighbouring text joined: trafilatura loses text that follows one.
+    etree.strip_tags(tree, etree.Comment, etree.ProcessingInstruction)
     for el in tree.xpath("//" + " | //".join(_CODE_TAGS)):
         drop_element(el)
     for el in tree.xpath("//" + " | //".join(_REGION_TAGS)):
@@ -92,23 +130,37 @@ def _is_big(el: lhtml.HtmlElement) -> bool:
 
 def prune_body(body: lhtml.HtmlElement) -> None:
     """Drop inline promos and everything from the first end-of-article marker on (in place)."""
-    blocks = [el for el in body.iter("p", "div", "h1", "h2", "h3", "h4", "h5", "h6", "li", "span", "strong", "section")]
-    for el in blocks:
-        if el.getparent() is None and el is not body:
-            continue
+    seen_words = 0
+    for el in list(body.iter("p", "div", "h1", "h2", "h3", "h4", "h5", "h6", "li", "span", "strong", "section")):
         text = " ".join(el.text_content().split())
-        if not text:
+        if not text or el is body:
             continue
-        if _END_MARKERS.match(text) and el is not body:
-            _drop_from(el, body)
-            return
-        if el.tag in ("p", "li", "div", "h2", "h3", "h4") and (_is_promo(el, text) or UI_TEXT.match(text)):
+        if _END_MARKERS.match(text):
+            if seen_words >= _MIN_WORDS_BEFORE_END:
+                _drop_from(el, body)
+                return
             drop_element(el)
+            continue
+        if el.tag == "p":
+            seen_words += len(text.split())
+        if el.tag in ("p", "li", "div", "h2", "h3", "h4") and (_is_promo(el, text) or UI_TEXT.match(text)):
+            following = el.getnext()
+            if following is not None and following.tag in ("ul", "ol") and _is_link_list(following):
+                drop_element(following)  # "Related:" followed by its list of links
+            drop_element(el)
+
+
+def _is_link_list(el: lhtml.HtmlElement) -> bool:
+    items = list(el.iter("li"))
+    return bool(items) and all(
+        sum(len(a.text_content().strip()) for a in li.iter("a")) >= 0.8 * len(li.text_content().strip())
+        for li in items
+    )
 
 
 def _is_promo(el: lhtml.HtmlElement, text: str) -> bool:
     """A short block that only sends the reader to another page, account or subscription."""
-    if _TAIL_PROMO_RE.search(text) and len(text) < 300:
+    if _ELSEWHERE_RE.search(text) and len(text) < 300:
         return True
     if len(text) > 200 or not _PROMO_RE.match(text):
         return False
@@ -131,24 +183,70 @@ def _drop_from(el: lhtml.HtmlElement, root: lhtml.HtmlElement) -> None:
     drop_element(el)
 
 
+def unwrap_layout_tables(body: lhtml.HtmlElement) -> None:
+    """Replace tables used for page layout by their cells' content (data tables stay).
+
+    A cell holding several paragraphs or a long text is layout: old CMS templates
+    put the whole story in one cell, which would make a feed item one big table.
+    """
+    for table in reversed(list(body.iter("table"))):
+        cells = table.xpath(".//td | .//th")
+        if not any(len(cell.xpath(".//p | .//div | .//h2 | .//h3 | .//ul | .//ol")) >= 2
+                   or len(cell.text_content().split()) > 60 for cell in cells):
+            continue
+        parent = table.getparent()
+        if parent is None:
+            continue
+        position = parent.index(table)
+        for cell in cells:
+            wrapper = lhtml.Element("div")
+            wrapper.text = cell.text
+            wrapper.extend(list(cell))
+            parent.insert(position, wrapper)
+            position += 1
+        drop_element(table)
+
+
+def find_standfirst(tree: lhtml.HtmlElement, description: str) -> str:
+    """The description's text when the page also shows it as a standfirst (a heading or header line).
+
+    Such a dek sits between headline and body and extractors keep it as the first
+    paragraph; the feed already carries it as the summary. A lead paragraph that
+    merely repeats the description (a common CMS default) is body text and stays.
+    """
+    key = " ".join(description.split())
+    if len(key) < 20:
+        return ""
+    for el in tree.xpath("//h2 | //h3 | //h4 | //header//p | //header//div | //*[contains(@class,'dek') "
+                         "or contains(@class,'standfirst') or contains(@class,'sub-head') or "
+                         "contains(@class,'subhead') or contains(@class,'subtitle')]"):
+        if " ".join(el.text_content().split()) == key:
+            return key
+    return ""
+
+
+def drop_leading_block(body: lhtml.HtmlElement, text: str) -> None:
+    """Drop the body's first block if its text is exactly ``text``."""
+    for el in body.iter("p", "h2", "h3", "h4", "div"):
+        content = " ".join(el.text_content().split())
+        if content == text:
+            drop_element(el)
+            return
+        if content and el.find(".//p") is None and el.find(".//div") is None:
+            return  # the first real block is something else
+
+
 def drop_leading_meta(body: lhtml.HtmlElement) -> None:
     """Drop byline and dateline blocks ("By X", "Published: 14 October 2026") at the top of the body."""
     for el in list(body.iter("p", "div", "span", "font", "li", "time", "address", "small")):
-        if el.getparent() is None:
-            continue
+        if el.getparent() is None or el.find(".//p") is not None or el.find(".//div") is not None:
+            continue  # a wrapper: judge its blocks one by one
         text = " ".join(el.text_content().split())
         if not text:
             continue
         if len(text.split()) > 16 or len(text) > 160 or not _LEADING_META_RE.search(text):
             return
         drop_element(el)
-
-
-_LEADING_META_RE = re.compile(
-    rf"^(?:(?:written |words |story )?by\s+\S|(?:first\s+)?(?:published|posted|updated|last updated|modified)\b)"
-    rf"|^(?:{VISIBLE_DATE_RE.pattern})",
-    re.IGNORECASE,
-)
 
 
 def drop_element(el: lhtml.HtmlElement) -> None:

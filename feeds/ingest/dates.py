@@ -9,6 +9,7 @@ are taken as UTC so that every date can be compared and serialised with an offse
 from __future__ import annotations
 
 import re
+import warnings
 from datetime import datetime, timezone
 from email.utils import parsedate_to_datetime
 
@@ -25,6 +26,13 @@ _TZINFOS = {
     "PST": tz.tzoffset("PST", -8 * 3600), "PDT": tz.tzoffset("PDT", -7 * 3600),
     "IST": tz.tzoffset("IST", 5 * 3600 + 1800), "JST": tz.tzoffset("JST", 9 * 3600),
     "AEST": tz.tzoffset("AEST", 10 * 3600), "AEDT": tz.tzoffset("AEDT", 11 * 3600),
+    "HST": tz.tzoffset("HST", -10 * 3600), "AKST": tz.tzoffset("AKST", -9 * 3600),
+    "AKDT": tz.tzoffset("AKDT", -8 * 3600), "AST": tz.tzoffset("AST", -4 * 3600),
+    "ADT": tz.tzoffset("ADT", -3 * 3600), "NZST": tz.tzoffset("NZST", 12 * 3600),
+    "NZDT": tz.tzoffset("NZDT", 13 * 3600), "SGT": tz.tzoffset("SGT", 8 * 3600),
+    "HKT": tz.tzoffset("HKT", 8 * 3600), "KST": tz.tzoffset("KST", 9 * 3600),
+    "MSK": tz.tzoffset("MSK", 3 * 3600), "SAST": tz.tzoffset("SAST", 2 * 3600),
+    "WAT": tz.tzoffset("WAT", 3600), "EAT": tz.tzoffset("EAT", 3 * 3600),
 }
 _MONTHS = (r"(?:jan(?:uary)?|feb(?:ruary)?|mar(?:ch)?|apr(?:il)?|may|june?|july?|aug(?:ust)?|"
            r"sep(?:t(?:ember)?)?|oct(?:ober)?|nov(?:ember)?|dec(?:ember)?)\.?")
@@ -57,8 +65,10 @@ def parse_date(value: object) -> datetime | None:
             pass
     if result is None:
         try:
-            result = dateparser.parse(text, dayfirst=True, tzinfos=_TZINFOS)
-        except (ValueError, OverflowError, TypeError):
+            with warnings.catch_warnings():  # an unknown zone name: dateutil warns and gives naive (UTC below)
+                warnings.simplefilter("ignore", dateparser.UnknownTimezoneWarning)
+                result = dateparser.parse(text, dayfirst=True, tzinfos=_TZINFOS)
+        except (ValueError, OverflowError, TypeError, dateparser.UnknownTimezoneWarning):
             return None
     if result is None or not 1990 <= result.year <= 2100:
         return None

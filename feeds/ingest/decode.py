@@ -2,7 +2,9 @@
 
 Detection alone guesses wrong on short legacy pages (cp1252 curly quotes look
 like several other code pages), so a strict UTF-8 decode is tried before it,
-and among detected code pages the cp1252-compatible ones are preferred.
+and a detected Latin code page is read as windows-1252; detection decides only
+between scripts (Cyrillic, Greek, CJK, ...). Declared Latin-1/ASCII labels mean
+windows-1252, as in browsers.
 """
 
 from __future__ import annotations
@@ -26,7 +28,7 @@ _META_CHARSET = re.compile(
 )
 # Labels that browsers treat as windows-1252 (WHATWG Encoding Standard).
 _CP1252_LABELS = {"iso-8859-1", "iso8859-1", "latin-1", "latin1", "l1", "ascii", "us-ascii",
-                  "cp1252", "windows-1252", "iso-8859-15", "cp819", "ibm819"}
+                  "cp1252", "windows-1252", "cp819", "ibm819", "x-cp1252"}
 
 
 def decode_html(data: bytes) -> str:

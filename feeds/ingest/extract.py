@@ -82,7 +82,34 @@ def extract_body(tree: lhtml.HtmlElement, profiles: tuple[Profile, ...], url: st
     body = _trafilatura_body(tree)
     if body is not None:
         _add_split_parts(tree, body)
+        _restore_image_attributes(tree, body)
+    if body is None or _too_short(body):
+        marked = _marked_body(tree)
+        return marked if marked is not None else body
     return body
+
+
+FALLBACK_BELOW_WORDS = 40
+_MARKED_BODY = ("//*[@itemprop='articleBody']", "//article", "//*[@role='main']", "//main")
+
+
+def _marked_body(tree: lhtml.HtmlElement) -> lhtml.HtmlElement | None:
+    """The element the markup itself calls the article, when the extractor found (almost) nothing.
+
+    trafilatura gives up on some short or oddly built pages that still say plainly
+    where their text is; a copy of that element is better than no article.
+    """
+    for xpath in _MARKED_BODY:
+        found = tree.xpath(xpath)
+        if found and not _too_short(found[0]):
+            return copy.deepcopy(found[0])
+    return None
+
+
+def _too_short(el: lhtml.HtmlElement) -> bool:
+    """Fewer than a short brief's words; characters count too for languages written without spaces."""
+    words = el.text_content().split()
+    return len(words) < FALLBACK_BELOW_WORDS and len("".join(words)) < 6 * FALLBACK_BELOW_WORDS
 
 
 def _trafilatura_body(tree: lhtml.HtmlElement) -> lhtml.HtmlElement | None:
@@ -100,6 +127,21 @@ def _trafilatura_body(tree: lhtml.HtmlElement) -> lhtml.HtmlElement | None:
     body = root.find("body")
     # trafilatura's XML is plain etree; re-parse as HTML so the rest works on one element type.
     return lhtml.fragment_fromstring(etree.tostring(body, encoding="unicode"), create_parent="div")
+
+
+_IMAGE_ATTRIBUTES = ("srcset", "sizes", "width", "height")
+
+
+def _restore_image_attributes(tree: lhtml.HtmlElement, body: lhtml.HtmlElement) -> None:
+    """Give extracted images back the srcset and size attributes trafilatura drops (matched by src)."""
+    originals = {img.get("src"): img for img in tree.iter("img") if img.get("src")}
+    for img in body.iter("img"):
+        original = originals.get(img.get("src"))
+        if original is None:
+            continue
+        for name in _IMAGE_ATTRIBUTES:
+            if original.get(name) and not img.get(name):
+                img.set(name, original.get(name))
 
 
 def _key(text: str) -> str:

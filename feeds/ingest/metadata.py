@@ -8,6 +8,7 @@ written-out dates, category labels). Each field takes the first source that has 
 
 from __future__ import annotations
 
+import html
 import json
 import re
 from collections.abc import Iterator
@@ -21,7 +22,7 @@ from feeds.ingest.dates import find_visible_date, parse_date
 
 ARTICLE_TYPES = frozenset({
     "article", "newsarticle", "reportagenewsarticle", "analysisnewsarticle", "opinionnewsarticle",
-    "reviewnewsarticle", "backgroundnewsarticle", "askpublicnewsarticle", "livebLogposting".lower(),
+    "reviewnewsarticle", "backgroundnewsarticle", "askpublicnewsarticle", "liveblogposting",
     "blogposting", "socialmediaposting", "techarticle", "scholarlyarticle", "report", "satiricalarticle",
 })
 _BY_RE = re.compile(r"^\s*(?:written\s+)?by[:\s]+(.{2,120}?)\s*$", re.IGNORECASE | re.DOTALL)
@@ -46,7 +47,6 @@ class Metadata:
     image: str = ""
     tags: list[str] = field(default_factory=list)
     language: str = ""
-    site_name: str = ""
 
 
 def extract_metadata(tree: lhtml.HtmlElement) -> Metadata:
@@ -73,9 +73,8 @@ def extract_metadata(tree: lhtml.HtmlElement) -> Metadata:
     meta.language = first(ld.get("inLanguage") if isinstance(ld.get("inLanguage"), str) else "",
                           tree.get("lang"), metas.get("content-language"), metas.get("dc.language"),
                           metas.get("og:locale", "").replace("_", "-"))
-    meta.site_name = first(metas.get("og:site_name"), metas.get("application-name"))
 
-    meta.authors = (_ld_authors(ld.get("author")) or _names(metas.get_all("article:author"), skip_urls=True)
+    meta.authors = (_ld_authors(ld.get("author")) or _names(metas.get_all("article:author"))
                     or _names(metas.get_all("author")) or _names(metas.get_all("parsely-author"))
                     or _names(metas.get_all("dc.creator")) or _names(metas.get_all("dcterms.creator"))
                     or _names(metas.get_all("sailthru.author")) or _visible_authors(tree))
@@ -142,8 +141,8 @@ def _jsonld_objects(tree: lhtml.HtmlElement) -> Iterator[dict[str, Any]]:
         if (script.get("type") or "").strip().lower() != "application/ld+json" or not script.text:
             continue
         try:
-            data = json.loads(script.text.strip().rstrip(";"))
-        except ValueError:
+            data = _unescape(json.loads(script.text.strip().rstrip(";")))
+        except (ValueError, RecursionError):
             continue
         stack = [data]
         while stack:
@@ -156,6 +155,17 @@ def _jsonld_objects(tree: lhtml.HtmlElement) -> Iterator[dict[str, Any]]:
                     stack.append(item["@graph"])
 
 
+def _unescape(value: Any) -> Any:
+    """JSON-LD strings often carry HTML entities (``&#8217;``, ``&amp;``) from the CMS templates."""
+    if isinstance(value, str):
+        return html.unescape(value) if "&" in value else value
+    if isinstance(value, list):
+        return [_unescape(v) for v in value]
+    if isinstance(value, dict):
+        return {k: _unescape(v) for k, v in value.items()}
+    return value
+
+
 def _types(obj: dict[str, Any]) -> set[str]:
     value = obj.get("@type", [])
     values = value if isinstance(value, list) else [value]
@@ -163,7 +173,7 @@ def _types(obj: dict[str, Any]) -> set[str]:
 
 
 def _jsonld_article(tree: lhtml.HtmlElement) -> dict[str, Any]:
-    """The first article-typed JSON-LD object, with breadcrumbs noted for the section."""
+    """The first article-typed JSON-LD object, else a WebPage that has a headline, else {}."""
     fallback: dict[str, Any] = {}
     for obj in _jsonld_objects(tree):
         kinds = _types(obj)
@@ -217,11 +227,12 @@ def _keywords(value: Any) -> list[str]:
     return []
 
 
-def _names(values: list[str], *, skip_urls: bool = False) -> list[str]:
+def _names(values: list[str]) -> list[str]:
+    """Person names from author strings: "By A and B", "A, B"; profile URLs are not names."""
     names: list[str] = []
     for value in values:
         value = _clean(value)
-        if not value or (skip_urls and "://" in value) or "://" in value:
+        if not value or "://" in value:
             continue
         match = _BY_RE.match(value)
         if match:
@@ -290,11 +301,8 @@ def _title_tag(tree: lhtml.HtmlElement) -> str:
     return max(parts, key=len) if parts else ""
 
 
-def _class_id(el: lhtml.HtmlElement) -> str:
-    return f"{el.get('class', '')} {el.get('id', '')}".lower()
-
-
 def _visible_authors(tree: lhtml.HtmlElement) -> list[str]:
+    """Names from author/byline markup, else from a "By X" line."""
     root = _content_root(tree)
     for el in root.xpath(".//*[@rel='author' or @itemprop='author' or contains(@class,'byline') "
                          "or contains(@class,'author')]"):
@@ -315,6 +323,7 @@ def _visible_authors(tree: lhtml.HtmlElement) -> list[str]:
 
 
 def _visible_dates(tree: lhtml.HtmlElement) -> tuple[datetime | None, datetime | None]:
+    """(published, updated) from <time> elements, else from short lines with a written-out date."""
     published = updated = None
     for el in tree.iter("time"):
         value = parse_date(el.get("datetime") or "") or parse_date(el.text_content())
@@ -344,15 +353,16 @@ def _visible_dates(tree: lhtml.HtmlElement) -> tuple[datetime | None, datetime |
 
 
 def _breadcrumb_section(tree: lhtml.HtmlElement) -> str:
+    """The first crumb after "Home": the section, whatever follows it (sub-sections, the article)."""
     for obj in _jsonld_objects(tree):
         if "breadcrumblist" in _types(obj) and isinstance(obj.get("itemListElement"), list):
             names = []
             for item in obj["itemListElement"]:
-                if isinstance(item, dict):
-                    name = item.get("name") or (item.get("item") or {}).get("name") if isinstance(item.get("item"), dict) else item.get("name")
-                    if isinstance(name, str) and name.strip():
-                        names.append(name.strip())
-            crumbs = [n for n in names if n.lower() not in ("home", "start")]
+                if not isinstance(item, dict):
+                    continue
+                inner = item.get("item") if isinstance(item.get("item"), dict) else {}
+                names.append(_clean(item.get("name") or inner.get("name")))
+            crumbs = [n for n in names if n and n.lower() not in ("home", "start")]
             if crumbs:
                 return crumbs[0]
     for nav in tree.xpath("//*[contains(@class,'breadcrumb') or @aria-label='breadcrumb' or @aria-label='Breadcrumb']"):
@@ -364,6 +374,7 @@ def _breadcrumb_section(tree: lhtml.HtmlElement) -> str:
 
 
 def _visible_category(tree: lhtml.HtmlElement) -> str:
+    """A category link (rel="category tag") or a kicker/section label above the headline."""
     root = _content_root(tree)
     for a in root.xpath(".//a[contains(concat(' ', normalize-space(@rel), ' '), ' category ')]"):
         text = _clean(a.text_content())

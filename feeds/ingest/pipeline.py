@@ -19,12 +19,17 @@ from lxml import html as lhtml
 from feeds.config import Settings
 from feeds.ingest.clean import (
     drop_element,
+    drop_leading_block,
     drop_leading_meta,
+    find_standfirst,
+    load_lazy_images,
     prune_body,
     prune_page,
+    unwrap_layout_tables,
 )
 from feeds.ingest.captions import mark_captions, restore_captions
 from feeds.ingest.decode import decode_html
+from feeds.ingest.embeds import protect_embeds, restore_embeds
 from feeds.ingest.errors import IngestError
 from feeds.ingest.extract import extract_body, load_profiles
 from feeds.ingest.metadata import Metadata, extract_metadata
@@ -38,6 +43,7 @@ __all__ = ["IngestError", "ingest_page"]
 MIN_WORDS = 20
 MIN_CHARS = 200
 SUMMARY_CHARS = 300
+MAX_WORDS_ABOVE_HEADLINE = 150  # navigation, labels and teasers above a headline; more is body text
 
 
 def ingest_page(data: bytes, *, source: str, settings: Settings,
@@ -59,15 +65,7 @@ def ingest_page(data: bytes, *, source: str, settings: Settings,
     if not title:
         raise IngestError("not an article: no headline found")
 
-    prune_page(tree)
-    captions = mark_captions(tree)
-    body = extract_body(tree, load_profiles(settings.config_dir / "profiles.toml"), base)
-    if body is None:
-        raise IngestError("not an article: no body text found")
-    restore_captions(body, captions, base)
-    _drop_headline(body, title)
-    prune_body(body)
-    drop_leading_meta(body)
+    body = _article_body(tree, title, meta.description, settings, base)
     content_html = sanitize_html(lhtml.tostring(body, encoding="unicode"), base)
     body_text = html_to_text(content_html)
     words = len(body_text.split())
@@ -81,7 +79,10 @@ def ingest_page(data: bytes, *, source: str, settings: Settings,
         warnings.append("no publication date found; used the fallback time")
     updated = meta.updated if meta.updated and meta.updated >= published else published
 
-    url = canonical or derived or _push_url(settings, title, published)
+    pushed_from = absolute_url(base_url, settings.site_url) if base_url else None
+    if pushed_from and urlsplit(pushed_from).scheme not in ("http", "https"):
+        pushed_from = None
+    url = canonical or derived or pushed_from or _push_url(settings, title, published)
     article = Article(
         id=url,
         url=url,
@@ -105,6 +106,28 @@ def ingest_page(data: bytes, *, source: str, settings: Settings,
 _HTML_OPEN = re.compile(r"<html[\s>]", re.IGNORECASE)
 _HTML_CLOSE = re.compile(r"</(?:html|body)\s*>", re.IGNORECASE)
 _XML_DECLARATION = re.compile(r"^\s*<\?xml[^>]*>")
+
+
+def _article_body(tree: lhtml.HtmlElement, title: str, description: str, settings: Settings,
+                  base: str) -> lhtml.HtmlElement:
+    """The body element with chrome, headline, byline and standfirst removed (modifies ``tree``)."""
+    standfirst = find_standfirst(tree, description)
+    prune_page(tree)
+    load_lazy_images(tree)
+    captions = mark_captions(tree)
+    embeds = protect_embeds(tree, base)
+    body = extract_body(tree, load_profiles(settings.config_dir / "profiles.toml"), base)
+    if body is None:
+        raise IngestError("not an article: no body text found")
+    restore_embeds(body, embeds)
+    restore_captions(body, captions, base)
+    _drop_headline(body, title)
+    prune_body(body)
+    unwrap_layout_tables(body)
+    drop_leading_meta(body)
+    if standfirst:
+        drop_leading_block(body, standfirst)
+    return body
 
 
 def _parse(text: str) -> lhtml.HtmlElement:
@@ -133,7 +156,8 @@ def _drop_headline(body: lhtml.HtmlElement, title: str) -> None:
 
     Extractors often start the body with the page header; the feed item carries
     the headline as its title, so the body starts after it. Links are skipped:
-    a "more in this section" list may name the article before its headline.
+    a "more in this section" list may name the article before its headline. If
+    much text precedes the match, it is body text and only the match goes.
     """
     key = " ".join(title.split()).casefold()
     for i, el in enumerate(body.iterdescendants()):
@@ -143,13 +167,19 @@ def _drop_headline(body: lhtml.HtmlElement, title: str) -> None:
             continue
         if " ".join(el.text_content().split()).casefold() != key or next(el.iterancestors("a"), None) is not None:
             continue
+        above: list[lhtml.HtmlElement] = []
         node = el
         while node is not None and node is not body:
-            parent = node.getparent()
-            for sibling in list(node.itersiblings(preceding=True)):
-                parent.remove(sibling)
-            parent.text = None
-            node = parent
+            above.extend(node.itersiblings(preceding=True))
+            node = node.getparent()
+        words_above = sum(len(x.text_content().split()) for x in above if isinstance(x.tag, str))
+        if words_above <= MAX_WORDS_ABOVE_HEADLINE:
+            for x in above:
+                drop_element(x)
+            for node in el.iterancestors():
+                node.text = None
+                if node is body:
+                    break
         drop_element(el)
         return
 

@@ -34,6 +34,11 @@ ALLOWED_ATTRIBUTES = {
     "ol": {"start", "reversed"},
     "time": {"datetime"},
 }
+# Elements removed together with everything inside them (their text is code, UI or hidden).
+DROPPED_WITH_CONTENT = frozenset({
+    "script", "style", "noscript", "template", "textarea", "select", "svg", "math", "object", "embed",
+    "applet", "form", "button", "title", "head", "frame", "frameset", "noembed", "noframes", "xmp", "plaintext",
+})
 URL_ATTRIBUTES = frozenset({"href", "src", "cite"})
 SAFE_SCHEMES = frozenset({"http", "https", "mailto"})
 EMBED_HOSTS = frozenset({
@@ -51,7 +56,7 @@ def _keep_astral(match: re.Match[str]) -> str:
 
 
 _EMPTY_IFRAME = re.compile(r"<iframe(?![^>]*\ssrc=)[^>]*>\s*</iframe>")
-_URL_EDGE = "\x00\x01\x02\x03\x04\x05\x06\x07\x08\t\n\x0b\x0c\r\x0e\x0f\x10\x11\x12\x13\x14\x15\x16\x17\x18\x19\x1a\x1b\x1c\x1d\x1e\x1f \u00a0\ufeff"
+_URL_EDGE = "".join(map(chr, range(0x21))) + "\u00a0\ufeff"  # what browsers trim around a URL
 _URL_INNER = re.compile("[\t\n\r]")
 
 
@@ -147,9 +152,7 @@ def sanitize_html(fragment: str, base_url: str) -> str:
     cleaned = nh3.clean(
         strip_xml_forbidden(fragment),
         tags=set(ALLOWED_TAGS),
-        clean_content_tags={"script", "style", "noscript", "template", "textarea", "select", "svg", "math",
-                            "object", "embed", "applet", "form", "button", "title", "head", "frame",
-                            "frameset", "noembed", "noframes", "xmp", "plaintext", "iframe"} - {"iframe"},
+        clean_content_tags=set(DROPPED_WITH_CONTENT),
         attributes={tag: set(attrs) for tag, attrs in ALLOWED_ATTRIBUTES.items()},
         attribute_filter=_attribute_filter(base_url),
         url_schemes=set(SAFE_SCHEMES),

@@ -10,19 +10,27 @@ from lxml import etree
 from lxml import html as lhtml
 
 BLOCKS = frozenset({"p", "h1", "h2", "h3", "h4", "h5", "h6", "li", "blockquote", "pre", "tr", "dt", "dd",
-                    "figure", "table", "ul", "ol", "dl", "div", "caption", "hr", "br"})
+                    "figure", "table", "ul", "ol", "dl", "div", "caption", "hr"})
 SKIP = frozenset({"figcaption", "caption", "iframe", "img", "picture", "source"})
+# Breaks are marked with private-use characters while the text is assembled, so that
+# newlines in the page source (which are only whitespace) cannot be mistaken for them.
+_PARAGRAPH, _LINE = "\ue010", "\ue011"
 
 
 def html_to_text(fragment: str) -> str:
-    """Paragraphs of ``fragment`` separated by blank lines, whitespace collapsed."""
+    """Paragraphs of ``fragment`` separated by blank lines; ``<br>`` is a line break; spaces collapsed."""
     if not fragment.strip():
         return ""
     root = lhtml.fragment_fromstring(fragment, create_parent="div")
     parts: list[str] = []
     _walk(root, parts)
-    paragraphs = (" ".join(p.split()) for p in "".join(parts).split("\n\n"))
-    return "\n\n".join(p for p in paragraphs if p)
+    paragraphs = []
+    for paragraph in "".join(parts).split(_PARAGRAPH):
+        lines = (" ".join(line.split()) for line in paragraph.split(_LINE))
+        text = "\n".join(line for line in lines if line)
+        if text:
+            paragraphs.append(text)
+    return "\n\n".join(paragraphs)
 
 
 def _walk(el: etree._Element, parts: list[str]) -> None:
@@ -33,7 +41,7 @@ def _walk(el: etree._Element, parts: list[str]) -> None:
         tag = node.tag if isinstance(node.tag, str) else ""
         if closing:
             if tag in BLOCKS:
-                parts.append("\n\n")
+                parts.append(_PARAGRAPH)
             elif tag in ("td", "th"):
                 parts.append(" ")
             if node.tail:
@@ -44,7 +52,9 @@ def _walk(el: etree._Element, parts: list[str]) -> None:
                 parts.append(node.tail)
             continue
         if tag in BLOCKS:
-            parts.append("\n\n")
+            parts.append(_PARAGRAPH)
+        elif tag == "br":
+            parts.append(_LINE)
         if node.text:
             parts.append(node.text)
         stack.append((node, True))

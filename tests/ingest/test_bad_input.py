@@ -56,3 +56,23 @@ def test_xml_declaration_is_accepted(ingest):
 def test_deep_but_legal_nesting_is_processed(ingest):
     article = ingest(_page("<div>" * 240 + ARTICLE_BODY + "</div>" * 240))
     assert article.word_count > 50
+
+
+@pytest.mark.parametrize("name", ["seed_global_news.html", "wp_entry_content.html", "legacy_cp1252.html"])
+def test_mangled_pages_give_an_article_or_an_ingest_error(ingest, page_bytes, name):
+    import random
+
+    data = page_bytes(name)
+    rnd = random.Random(name)
+    variants = [data[:cut] for cut in range(0, len(data), max(1, len(data) // 25))]
+    for _ in range(25):
+        mangled = bytearray(data)
+        for _ in range(40):
+            mangled[rnd.randrange(len(mangled))] = rnd.randrange(256)
+        variants.append(bytes(mangled))
+    variants.append(data.replace(b">", b"", 30))
+    for variant in variants:
+        try:
+            ingest(variant)
+        except IngestError as exc:
+            assert "\n" not in str(exc)

@@ -41,6 +41,17 @@ CHROME = {
     "related promo": ("<p>Related: <a href='/f'>Harbour ferry fares to rise in January</a></p>", "ferry fares"),
     "read more uppercase": ("<p><strong>READ MORE:</strong> <a href='/g'>Quay car park to close</a></p>",
                             "car park"),
+    "related promo with list": ("<p><strong>Related:</strong> <a href='/h'>Pier reopens</a></p><ul><li>"
+                                "<a href='/i'>Pier history in photos</a></li><li><a href='/j'>Pier cafe</a></li></ul>",
+                                "Pier"),
+    "portuguese related": ("<h3>Você pode gostar...</h3><ul><li><a href='/k'>Outra notícia</a></li></ul>",
+                           "Outra"),
+    "tags line": ("<p>Tags: <a href='/t/rnli'>RNLI</a>, <a href='/t/drones'>drones</a></p>", "RNLI"),
+    "tip line": ("<p>Have a tip? Jago Penrose may be reached at jago@courier.example. Follow him on Twitter.</p>",
+                 "Have a tip"),
+    "newsletter line": ("<p>Get the latest updates right in your inbox. Subscribe to the Courier’s newsletters.</p>",
+                        "inbox"),
+    "reprint tools": ("<p>Order Reprints</p><p>Print Article</p><p>Text size</p>", "Reprints"),
     "social follow line": ("<p>Follow us on Twitter and Instagram for more harbour news.</p>", "Follow us"),
 }
 
@@ -88,5 +99,61 @@ def test_structure_is_kept(ingest):
 
 
 def test_text_is_paragraphs_separated_by_blank_lines(ingest):
-    a = ingest(article("<p>One  sentence\n here with enough words to matter.</p><p>Two<br>lines</p>" + BODY))
-    assert a.text.split("\n\n")[:3] == ["One sentence here with enough words to matter.", "Two", "lines"]
+    a = ingest(article("<p>One  sentence\n\n here with enough words to matter.</p><p>Two<br>lines</p>" + BODY))
+    assert a.text.split("\n\n")[:2] == ["One sentence here with enough words to matter.", "Two\nlines"]
+
+
+DEK = "A drone that drops buoyancy aids could reach casualties before the boat does."
+
+
+def test_standfirst_shown_as_a_heading_is_not_body(ingest):
+    html = article(BODY).replace("<title>", f"<meta name='description' content='{DEK}'><title>").replace(
+        "<h1>Drone trial</h1>", f"<h1>Drone trial</h1><h2 class='sub-head'>{DEK}</h2>")
+    a = ingest(html)
+    assert a.text == "\n\n".join(PARAS) and a.summary == DEK
+
+
+def test_lead_paragraph_equal_to_the_description_stays(ingest):
+    html = article(f"<p>{DEK}</p>" + BODY).replace("<title>", f"<meta name='description' content='{DEK}'><title>")
+    assert ingest(html).text == "\n\n".join([DEK, *PARAS])
+
+
+def test_end_marker_at_the_very_top_does_not_empty_the_body(ingest):
+    a = ingest(article("<h3>Comments</h3>" + BODY))
+    assert a.text == "\n\n".join(PARAS)
+
+
+def test_allowlisted_video_embed_survives_extraction(ingest):
+    embed = "<iframe src='https://www.youtube-nocookie.com/embed/abc123' width='560' height='315'></iframe>"
+    inner = BODY.replace("</p><p>Volunteers", f"</p>{embed}<iframe src='https://evil.example/'></iframe>"
+                                              "<p>Volunteers")
+    a = ingest(article(inner))
+    assert ('<iframe src="https://www.youtube-nocookie.com/embed/abc123" width="560" height="315"></iframe>'
+            '<p>Volunteers') in a.content_html
+    assert "evil" not in a.content_html and a.text == "\n\n".join(PARAS)
+
+
+def test_lazy_loaded_images_get_their_real_source(ingest):
+    figure = ("<figure><img src='data:image/gif;base64,R0lGODlhAQABAAAAACw=' data-src='/img/real.jpg' "
+              "data-srcset='/img/real.jpg 1x, /img/real2.jpg 2x' alt='Real'><figcaption>Caption here.</figcaption>"
+              "</figure>")
+    a = ingest(article(BODY.replace("</p><p>Volunteers", f"</p>{figure}<p>Volunteers")))
+    assert ('<img src="https://harbourgazette.example/img/real.jpg" alt="Real" srcset="https://harbourgazette.example'
+            '/img/real.jpg 1x, https://harbourgazette.example/img/real2.jpg 2x">') in a.content_html
+    assert "data:" not in a.content_html
+
+
+LINES = [f"Line {i} of a story set with line breaks only, which extractors find hard." for i in range(5)]
+BR_PAGE = ("<html><head><title>Breaks</title></head><body><article><h1>Breaks</h1>"
+           f"<div itemprop='articleBody'><!-- story -->{'<br>'.join(LINES)}</div></article></body></html>")
+
+
+def test_text_after_a_comment_is_kept(ingest):
+    assert ingest(BR_PAGE).text == "\n".join(LINES)
+
+
+def test_marked_article_body_is_the_fallback_when_extraction_finds_nothing(ingest, monkeypatch):
+    import feeds.ingest.extract
+
+    monkeypatch.setattr(feeds.ingest.extract, "_trafilatura_body", lambda tree: None)
+    assert ingest(BR_PAGE).text == "\n".join(LINES)

@@ -150,3 +150,10 @@ def test_jsonld_beats_opengraph_beats_title(ingest):
 def test_broken_jsonld_is_ignored(ingest):
     head = '<script type="application/ld+json">{"@type": "NewsArticle", "headline": </script>'
     assert ingest(page(head, "<h1>Visible headline</h1>")).title == "Visible headline"
+
+
+def test_jsonld_entities_are_decoded(ingest):
+    head = ld({"@type": "NewsArticle", "headline": "Fish &amp; chips: the town&#8217;s favourite",
+               "author": {"name": "Beatrix Lamb"}, "articleSection": "Arts &amp; Culture"})
+    a = ingest(page(head))
+    assert (a.title, a.section) == ("Fish & chips: the town’s favourite", "culture")

@@ -98,3 +98,8 @@ def test_text_and_title_carry_no_xml_forbidden_characters(ingest):
     for value in (a.title, a.text, a.summary, a.content_html):
         assert not any(ord(c) < 32 and c not in "\t\n\r" for c in value)
         assert "\ufffe" not in value
+
+
+def test_pushed_page_with_base_url_is_identified_by_it(ingest):
+    a = ingest(page(), source="push", base_url="https://other.example/news/item.html")
+    assert a.id == a.url == "https://other.example/news/item.html"
