@@ -245,8 +245,12 @@ def test_two_webs_two_clocks_sigkill_mid_build(tmp_path: Path, pg_database: str)
             except Exception:  # noqa: BLE001
                 proc.stop()
         project.close()
+        for proc in procs:  # shown by pytest only if the test failed
+            print(f"--- {proc.name} (exit {proc.popen.returncode}) ---\n{proc.output()}")
+        for poller in pollers:
+            print(f"--- poller {poller.name}: {poller.requests} requests, versions {poller.versions}, "
+                  f"failures {poller.failures[:10]}")
 
     for poller in pollers:
-        print(f"{poller.name}: {poller.requests} requests, versions {[n for _, n in poller.versions]}")
         assert poller.failures == [], poller.failures[:10]
         assert poller.requests > 50 and len(poller.versions) >= 2, (poller.requests, poller.versions)

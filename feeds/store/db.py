@@ -17,6 +17,7 @@ from typing import Any
 from sqlalchemy import Connection, Engine, create_engine, event, inspect, select, update
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.engine import make_url
+from sqlalchemy.exc import SQLAlchemyError
 
 from feeds.store.schema import state
 
@@ -184,10 +185,12 @@ def build_transaction(engine: Engine) -> Iterator[Connection]:
                 with conn.begin():
                     yield conn
             finally:
-                if not conn.invalidated and not conn.closed:
+                try:
                     conn.rollback()
                     conn.execute(select(_pg_func("pg_advisory_unlock", BUILD_LOCK)))
                     conn.commit()
+                except SQLAlchemyError:
+                    conn.invalidate()  # a dead session holds no lock; never pool a live one still holding it
         else:
             with conn.begin():
                 conn.exec_driver_sql("BEGIN IMMEDIATE")
