@@ -16,25 +16,31 @@ import threading
 from collections.abc import Sequence
 from pathlib import Path
 from types import FrameType
+from typing import TYPE_CHECKING
 
-from sqlalchemy import Engine
-
-from feeds.build.publish import build
 from feeds.config import ConfigError, Settings, load_settings
-from feeds.schedule import Clock
-from feeds.store.db import current_revision, head_revision, init_db, make_engine
-from feeds.sync import SyncError, scan_folder
+from feeds.ingest import commands as ingest_commands
+
+if TYPE_CHECKING:
+    from sqlalchemy import Engine
+
+# Commands import the store, builder and server when they run, so that
+# ``feeds inspect`` (run once per page by benchmarks and scripts) starts fast.
 
 log = logging.getLogger("feeds")
 
 
 def _open_store(settings: Settings) -> Engine:
+    from feeds.store.db import init_db, make_engine
+
     engine = make_engine(settings.database)
     init_db(engine)
     return engine
 
 
 def _ingest(settings: Settings, engine: Engine, *, workers: int | None, show_progress: bool) -> int:
+    from feeds.sync import SyncError, scan_folder
+
     try:
         report = scan_folder(engine, settings, workers=workers, show_progress=show_progress)
     except SyncError as exc:
@@ -52,6 +58,8 @@ def cmd_ingest(args: argparse.Namespace, settings: Settings) -> int:
 
 
 def cmd_build(args: argparse.Namespace, settings: Settings) -> int:
+    from feeds.build.publish import build
+
     result = build(_open_store(settings), settings, force=args.force)
     if not result.built:
         print("nothing changed since the last build")
@@ -68,6 +76,7 @@ def _serve(settings: Settings, engine: Engine, *, with_scheduler: bool) -> int:
     database leaves just one scheduler running)."""
     from werkzeug.serving import make_server
 
+    from feeds.schedule import Clock
     from feeds.web import create_app
 
     app = create_app(settings, engine)
@@ -104,6 +113,8 @@ def cmd_serve(args: argparse.Namespace, settings: Settings) -> int:
 
 def cmd_run(args: argparse.Namespace, settings: Settings) -> int:
     """Ingest, build, then serve with the scheduler in the same process."""
+    from feeds.build.publish import build
+
     engine = _open_store(settings)
     if _ingest(settings, engine, workers=None, show_progress=True) == 2:
         return 2
@@ -114,6 +125,9 @@ def cmd_run(args: argparse.Namespace, settings: Settings) -> int:
 def cmd_clock(args: argparse.Namespace, settings: Settings) -> int:
     """The scheduler alone, for a PaaS ``clock`` process: active if it holds the scheduler
     lock, standby otherwise. SIGTERM or Ctrl-C lets a running build finish, then exits."""
+    from feeds.schedule import Clock
+    from feeds.store.db import init_db, make_engine
+
     engine = make_engine(settings.database, application_name=f"feeds clock {os.getpid()}")
     init_db(engine)
     stop = threading.Event()
@@ -132,6 +146,8 @@ def cmd_clock(args: argparse.Namespace, settings: Settings) -> int:
 
 def cmd_db(args: argparse.Namespace, settings: Settings) -> int:
     """Schema migrations: ``upgrade`` to the newest revision (the Procfile's release step)."""
+    from feeds.store.db import current_revision, head_revision, init_db, make_engine
+
     engine = make_engine(settings.database)
     try:
         if args.action == "upgrade":
@@ -217,6 +233,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("dir", metavar="DIR", help="the folder to write (created if missing)")
     p = add("db", cmd_db, "database schema: upgrade to the newest migration, or show the current one")
     p.add_argument("action", choices=("upgrade", "current"))
+    ingest_commands.register(sub)
     return parser
 
 

@@ -72,9 +72,8 @@ class Jobs:
             except Exception:
                 log.exception("scan failed")
                 return
-            if report.changed or report.rejected:
-                log.info("scan: %s", report.summary())
             if report.changed:
+                log.info("scan: %s", report.summary())
                 self._build()
 
     def rebuild(self) -> None:

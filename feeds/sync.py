@@ -140,12 +140,16 @@ def scan_folder(
     report = ScanReport()
     jobs = []
     for rel, st in sorted(pages.items()):
-        if known.get(SOURCE_PREFIX + rel) == (st.st_mtime_ns, st.st_size):
-            report.unchanged += 1
-        else:
+        seen = known.get(SOURCE_PREFIX + rel)
+        if seen is None or seen[:2] != (st.st_mtime_ns, st.st_size):
             jobs.append((root / rel, rel, settings))
-    if progress and report.unchanged:
-        progress(report.unchanged)
+        elif seen[2] is not None:  # still the page that was rejected: report it, don't retry it
+            report.rejected.append((rel, seen[2]))
+        else:
+            report.unchanged += 1
+    if progress and len(pages) > len(jobs):
+        progress(len(pages) - len(jobs))
+    already_rejected = len(report.rejected)
 
     results = _parse_all(jobs, workers or os.cpu_count() or 1)
     for batch in _batches(results, BATCH):
@@ -166,7 +170,7 @@ def scan_folder(
     if vanished:
         with engine.begin() as conn:
             report.removed = sum(forget_source(conn, source) for source in vanished)
-    for name, reason in report.rejected:
+    for name, reason in report.rejected[already_rejected:]:
         log.warning("%s: rejected: %s", root / name, reason)
     return report
 

@@ -14,8 +14,11 @@ import shutil
 import socket
 import sys
 import threading
+import urllib.error
+import urllib.request
 import uuid
 from collections.abc import Iterator
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -216,32 +219,82 @@ def project(tmp_path: Path, database_url: str) -> Iterator[Project]:
 
 
 class LiveServer:
-    """A WSGI app served over real HTTP on 127.0.0.1 from a thread."""
+    """A WSGI app served over real HTTP on 127.0.0.1 from a thread.
 
-    def __init__(self, app: Any) -> None:
+    The socket is bound before the app exists (``LiveServer()`` then
+    ``start(app)``), so the app's settings can carry the server's own URL.
+    """
+
+    def __init__(self, app: Any = None) -> None:
         from werkzeug.serving import make_server
 
-        self.server = make_server("127.0.0.1", 0, app, threaded=True)
+        self.server = make_server("127.0.0.1", 0, _not_ready, threaded=True)
         self.url = f"http://127.0.0.1:{self.server.port}"
         self.thread = threading.Thread(target=self.server.serve_forever, daemon=True)
+        if app is not None:
+            self.start(app)
+
+    def start(self, app: Any) -> LiveServer:
+        self.server.app = app
         self.thread.start()
+        return self
+
+    def get(self, path: str, headers: dict[str, str] | None = None, method: str = "GET") -> Response:
+        return http_get(self.url + path, headers, method)
 
     def stop(self) -> None:
-        self.server.shutdown()
+        if self.thread.is_alive():
+            self.server.shutdown()
         self.server.server_close()
+
+
+def _not_ready(environ: Any, start_response: Any) -> list[bytes]:
+    start_response("503 Service Unavailable", [("Retry-After", "1")])
+    return [b"starting"]
 
 
 @pytest.fixture
 def live_server() -> Iterator[Any]:
+    """``live_server(app)`` starts a server for ``app``; ``live_server()`` binds one to start later."""
     servers: list[LiveServer] = []
 
-    def start(app: Any) -> LiveServer:
+    def start(app: Any = None) -> LiveServer:
         servers.append(LiveServer(app))
         return servers[-1]
 
     yield start
     for s in servers:
         s.stop()
+
+
+@dataclass
+class Response:
+    status: int
+    headers: dict[str, str]
+    body: bytes
+
+
+class _NoRedirect(urllib.request.HTTPRedirectHandler):
+    def redirect_request(self, *args: Any, **kwargs: Any) -> None:
+        return None
+
+
+def http_get(url: str, headers: dict[str, str] | None = None, method: str = "GET") -> Response:
+    """One real HTTP request; error statuses come back as responses, not exceptions."""
+    req = urllib.request.Request(url, headers=headers or {}, method=method)
+    opener = urllib.request.build_opener(_NoRedirect)
+    try:
+        with opener.open(req, timeout=10) as resp:
+            return Response(resp.status, {k.lower(): v for k, v in resp.headers.items()}, resp.read())
+    except urllib.error.HTTPError as err:
+        return Response(err.code, {k.lower(): v for k, v in err.headers.items()}, err.read())
+
+
+@pytest.fixture
+def sample_project(project: Project) -> Project:
+    """A project whose articles folder holds a copy of the repository's sample articles."""
+    shutil.copytree(ROOT / "sample_articles", project.articles_dir, dirs_exist_ok=True)
+    return project
 
 
 def free_port() -> int:

@@ -128,12 +128,14 @@ def sections_in_use(conn: Connection) -> list[str]:
 # -- what the folder scan has seen -------------------------------------------------
 
 
-def known_sources(conn: Connection, prefix: str) -> dict[str, tuple[int, int]]:
-    """``{source: (mtime_ns, size)}`` for every file the scan has recorded."""
+def known_sources(conn: Connection, prefix: str) -> dict[str, tuple[int, int, str | None]]:
+    """``{source: (mtime_ns, size, error)}`` for every file the scan has recorded."""
     rows = conn.execute(
-        select(sources.c.source, sources.c.mtime_ns, sources.c.size).where(sources.c.source.startswith(prefix))
+        select(sources.c.source, sources.c.mtime_ns, sources.c.size, sources.c.error).where(
+            sources.c.source.startswith(prefix)
+        )
     )
-    return {r.source: (r.mtime_ns, r.size) for r in rows}
+    return {r.source: (r.mtime_ns, r.size, r.error) for r in rows}
 
 
 def record_source(

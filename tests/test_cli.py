@@ -1,0 +1,95 @@
+"""The ``feeds`` command as a user runs it: real processes, real files, real HTTP."""
+
+from __future__ import annotations
+
+import os
+import signal
+import socket
+import subprocess
+import sys
+from collections.abc import Iterator
+
+import feedparser
+import pytest
+
+from .conftest import ROOT, Project, http_get
+
+
+def _feeds(project: Project, *args: str, **env: str) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(
+        [sys.executable, "-m", "feeds", *args],
+        cwd=ROOT,
+        env=os.environ | project.environ | env,
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+
+
+def test_ingest_reports_a_broken_page_by_name_and_goes_on(sample_project: Project) -> None:
+    project = sample_project
+    (project.articles_dir / "empty.html").write_bytes(b"")
+    (project.articles_dir / "binary.html").write_bytes(bytes(range(256)) * 40)
+    proc = _feeds(project, "ingest")
+    assert proc.returncode == 1
+    assert "empty.html: rejected:" in proc.stderr
+    assert "binary.html: rejected:" in proc.stderr
+    assert "Traceback" not in proc.stderr
+    pages = len(list(project.articles_dir.glob("*.html")))
+    assert f"ingested {pages - 2}," in proc.stdout and "rejected 2" in proc.stdout
+
+    again = _feeds(project, "ingest")
+    assert again.returncode == 1, "a page still broken is still reported"
+    assert "empty.html: rejected:" in again.stderr
+    assert f"ingested 0, updated 0, unchanged {pages - 2}," in again.stdout
+
+
+def test_build_publishes_once_then_reports_nothing_changed(sample_project: Project) -> None:
+    project = sample_project
+    assert _feeds(project, "ingest").returncode == 0
+    first = _feeds(project, "build")
+    assert first.returncode == 0
+    assert "/feeds/all.rss" in first.stdout and "/feeds.opml" in first.stdout
+    second = _feeds(project, "build")
+    assert second.returncode == 0 and "nothing changed" in second.stdout
+
+
+def _free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+@pytest.fixture
+def running_service(sample_project: Project) -> Iterator[str]:
+    project = sample_project
+    port = _free_port()
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "feeds", "run", "--port", str(port)],
+        cwd=ROOT,
+        env=os.environ | project.environ,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.DEVNULL,
+        text=True,
+    )
+    try:
+        assert proc.stdout is not None
+        for line in proc.stdout:  # blocks until the server says it listens
+            if line.startswith("serving on"):
+                break
+        else:
+            pytest.fail(f"feeds run exited with {proc.wait()}")
+        yield f"http://127.0.0.1:{port}/"
+    finally:
+        proc.send_signal(signal.SIGTERM)
+        assert proc.wait(timeout=30) == 0
+
+
+def test_run_serves_index_and_every_feed(running_service: str) -> None:
+    index = http_get(running_service)
+    assert index.status == 200
+    feed = feedparser.parse(http_get(running_service + "feeds/all.rss").body)
+    assert not feed.bozo and len(feed.entries) >= 24
+    assert http_get(running_service + "feeds/world.atom").status == 200
+    assert http_get(running_service + "feeds/world.json").status == 200
+    assert http_get(running_service + "feeds.opml").status == 200
