@@ -9,7 +9,6 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from datetime import UTC, datetime, timedelta
 
-import pytest
 from sqlalchemy import select, text, update
 
 from feeds.schedule import Clock, Jobs
@@ -219,3 +218,13 @@ def test_healthz_503_when_the_database_does_not_answer(tmp_path):
     resp = create_app(settings, engine).test_client().get("/healthz")
     assert resp.status_code == 503
     assert resp.headers["Retry-After"] and resp.get_json()["database"].startswith("error")
+
+
+def test_a_missing_articles_folder_is_reported_once(project, tmp_path, caplog):
+    """With only the push API there may be no folder: one warning, not one a minute."""
+    jobs = Jobs(project.engine, project.settings(FEEDS_ARTICLES_DIR=str(tmp_path / "none")))
+    with caplog.at_level("INFO", logger="feeds.schedule"):
+        for _ in range(3):
+            jobs.scan()
+    warnings = [r for r in caplog.records if "does not exist" in r.getMessage()]
+    assert len(warnings) == 1 and "push API" in warnings[0].getMessage()
