@@ -58,6 +58,7 @@ def cmd_ingest(args: argparse.Namespace, settings: Settings) -> int:
 
 
 def cmd_build(args: argparse.Namespace, settings: Settings) -> int:
+    from feeds.build import websub
     from feeds.build.publish import build
 
     result = build(_open_store(settings), settings, force=args.force)
@@ -67,6 +68,7 @@ def cmd_build(args: argparse.Namespace, settings: Settings) -> int:
         print(f"built: {len(result.changed)} document(s) changed")
         for path in result.changed:
             print(f"  /{path}")
+        websub.notify(settings, result.changed, result.removed, delay=websub.GRACE)
     return 0
 
 
@@ -113,12 +115,14 @@ def cmd_serve(args: argparse.Namespace, settings: Settings) -> int:
 
 def cmd_run(args: argparse.Namespace, settings: Settings) -> int:
     """Ingest, build, then serve with the scheduler in the same process."""
+    from feeds.build import websub
     from feeds.build.publish import build
 
     engine = _open_store(settings)
     if _ingest(settings, engine, workers=None, show_progress=True) == 2:
         return 2
-    build(engine, settings, force=True)
+    result = build(engine, settings, force=True)
+    websub.notify(settings, result.changed, result.removed, delay=websub.GRACE, background=True)
     return _serve(settings, engine, with_scheduler=True)
 
 

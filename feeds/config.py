@@ -62,7 +62,7 @@ class Settings:
         default="default", metadata={"parse": "choice", "choices": ("default", "create")}
     )
     default_section: str = field(default="news", metadata={"parse": "slug"})
-    hub_url: str = field(default="", metadata={"parse": "url_or_empty"})
+    hub_url: str = field(default="", metadata={"parse": "endpoint_or_empty"})
     ingest_token: str = field(default="", metadata={"parse": "str"})
     host: str = field(default="127.0.0.1", metadata={"parse": "str"})
     port: int = field(default=8000, metadata={"parse": "int", "min": 1, "max": 65535})
@@ -88,6 +88,12 @@ def _parse_url(value: str) -> str:
     if parts.scheme not in ("http", "https") or not parts.netloc:
         raise ValueError(f"must be an absolute http(s) URL (got {value!r})")
     return value if value.endswith("/") else value + "/"
+
+
+def _parse_endpoint(value: str) -> str:
+    """An absolute http(s) URL taken as given: an endpoint, so no slash is added."""
+    _parse_url(value)
+    return value
 
 
 def _parse_database_url(value: str) -> str:
@@ -122,6 +128,7 @@ def _parse_value(f: Any, raw: Any) -> Any:
         "str": lambda v: v,
         "url": _parse_url,
         "url_or_empty": lambda v: _parse_url(v) if v else "",
+        "endpoint_or_empty": lambda v: _parse_endpoint(v) if v else "",
         "database_url": _parse_database_url,
         "path": Path,
         "language": _parse_language,

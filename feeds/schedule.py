@@ -33,6 +33,7 @@ from sqlalchemy import Connection, Engine, create_engine, func, select, text
 from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.pool import NullPool
 
+from feeds.build import websub
 from feeds.build.publish import build
 from feeds.config import Settings
 from feeds.store.db import (
@@ -101,6 +102,9 @@ class Jobs:
             log.info("build: done, %d document(s) changed", len(result.changed))
         if result.changed and self.on_publish is not None:
             self.on_publish()
+        if result.changed:  # without a cache in this process, give the web processes time to reload
+            delay = 0.0 if self.on_publish is not None else websub.GRACE
+            websub.notify(self.settings, result.changed, result.removed, delay=delay, background=True)
 
 
 def make_scheduler(jobs: Jobs, *, blocking: bool = False, start_now: bool = False) -> BaseScheduler:

@@ -2,13 +2,14 @@
 
 from __future__ import annotations
 
+import dataclasses
 import gzip
 import hashlib
 import logging
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import datetime, timedelta
 
-from sqlalchemy import Connection, Engine
+from sqlalchemy import Connection, Engine, select
 
 from feeds.build.catalog import FORMATS, OPML_PATH, OPML_TYPE, feed_specs
 from feeds.build.render import EPOCH, RENDERERS, newest_update, render_opml
@@ -17,14 +18,18 @@ from feeds.model import FeedDocument
 from feeds.store.articles import recent_articles, sections_in_use
 from feeds.store.db import ARTICLES_VERSION, BUILT_VERSION, build_transaction, get_version, set_version
 from feeds.store.documents import publish_documents
+from feeds.store.schema import feed_documents
 
 log = logging.getLogger(__name__)
 
 
 @dataclass
 class BuildResult:
+    """``changed``: every path published or removed; ``removed``: the paths no longer served."""
+
     built: bool
     changed: list[str] = field(default_factory=list)
+    removed: list[str] = field(default_factory=list)
 
 
 def make_document(path: str, content_type: str, body: bytes, last_modified: datetime) -> FeedDocument:
@@ -35,12 +40,21 @@ def make_document(path: str, content_type: str, body: bytes, last_modified: date
 
 
 def render_documents(conn: Connection, settings: Settings) -> list[FeedDocument]:
-    """Every feed in every format, and the OPML list, from one consistent read."""
-    specs = feed_specs(settings, sections_in_use(conn))
+    """Every feed in every format, and the OPML list, from one consistent read.
+
+    A feed whose query comes back empty (its last article went between the two
+    reads) is left out, and so out of the OPML: a feed is never published empty.
+    """
+    selected = [
+        (spec, recent_articles(conn, spec.section, settings.items_per_feed))
+        for spec in feed_specs(settings, sections_in_use(conn))
+    ]
+    specs = [spec for spec, items in selected if items]
     documents: list[FeedDocument] = []
     newest_overall = EPOCH
-    for spec in specs:
-        items = recent_articles(conn, spec.section, settings.items_per_feed)
+    for spec, items in selected:
+        if spec not in specs:
+            continue
         last = newest_update(items)
         newest_overall = max(newest_overall, last)
         for fmt, content_type in FORMATS.items():
@@ -48,6 +62,27 @@ def render_documents(conn: Connection, settings: Settings) -> list[FeedDocument]
             documents.append(make_document(spec.path(fmt), content_type, body, last))
     documents.append(make_document(OPML_PATH, OPML_TYPE, render_opml(settings, specs), newest_overall))
     return documents
+
+
+def _monotonic_last_modified(conn: Connection, documents: list[FeedDocument]) -> list[FeedDocument]:
+    """Last-Modified never goes back for a path whose bytes change.
+
+    A feed's Last-Modified is its newest item's ``updated``; when that item is
+    retracted the newest remaining one is older, and a reader polling with
+    If-Modified-Since alone would be told 304 forever. Changed bytes therefore
+    get at least the previous value plus one second.
+    """
+    current = {
+        r.path: (r.etag, r.last_modified)
+        for r in conn.execute(select(feed_documents.c.path, feed_documents.c.etag, feed_documents.c.last_modified))
+    }
+    out = []
+    for doc in documents:
+        etag, previous = current.get(doc.path, (None, None))
+        if previous is not None and etag != doc.etag and doc.last_modified <= previous:
+            doc = dataclasses.replace(doc, last_modified=previous.replace(microsecond=0) + timedelta(seconds=1))
+        out.append(doc)
+    return out
 
 
 def build(engine: Engine, settings: Settings, *, force: bool = False) -> BuildResult:
@@ -63,8 +98,10 @@ def build(engine: Engine, settings: Settings, *, force: bool = False) -> BuildRe
         articles_version = get_version(conn, ARTICLES_VERSION)
         if not force and articles_version == get_version(conn, BUILT_VERSION):
             return BuildResult(built=False)
-        changed = publish_documents(conn, render_documents(conn, settings))
+        documents = _monotonic_last_modified(conn, render_documents(conn, settings))
+        changed = publish_documents(conn, documents)
         set_version(conn, BUILT_VERSION, articles_version)
     if changed:
         log.info("published %d changed document(s): %s", len(changed), ", ".join(changed))
-    return BuildResult(built=True, changed=changed)
+    rendered = {doc.path for doc in documents}
+    return BuildResult(built=True, changed=changed, removed=[p for p in changed if p not in rendered])

@@ -3,27 +3,54 @@
 Rendering is a pure function of the items and the settings: feed-level dates
 come from the newest item, never from the clock, so an unchanged feed renders
 to identical bytes and keeps its ETag. feedgen's traps are handled here:
-entries are appended (its default prepends, reversing the order), the self
-link is added before the alternate link (RSS ``<channel><link>`` is the last
-link added), and ``lastBuildDate``/``updated`` are set explicitly (its default
-is now).
+
+- ``lastBuildDate``/``updated`` default to *now*: set them from the newest item;
+- ``add_entry`` prepends by default, reversing the order: append;
+- the RSS ``<channel><link>`` is the last link added: add ``rel=self`` (and the
+  hub) first, the site's ``alternate`` link last;
+- RSS output drops ``rel=hub`` links, and Atom entry links lose their ``rel``
+  and ``type``: both are put back on the lxml tree after feedgen is done;
+- lxml refuses control characters: text is cleaned before it reaches feedgen,
+  so one odd article cannot fail a whole build.
+
+The XML feeds carry an ``xml-stylesheet`` processing instruction (relative
+href, so it stays same-origin behind any host or path prefix): a browser shows
+a readable page, feed readers ignore it.
 """
 
 from __future__ import annotations
 
 import json
+import re
 from collections.abc import Sequence
 from datetime import UTC, datetime
+from urllib.parse import quote, urlsplit
 from xml.sax.saxutils import quoteattr
 
 from feedgen.feed import FeedGenerator
+from lxml import etree
 
-from feeds.build.catalog import FORMATS, FeedSpec
+from feeds.build.catalog import FORMAT_LABELS, FORMATS, FeedSpec
 from feeds.config import Settings
 from feeds.model import Article
 
 GENERATOR = "feeds"
 EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
+ATOM_NS = "http://www.w3.org/2005/Atom"
+STYLESHEETS = {"rss": "style-rss.xsl", "atom": "style-atom.xsl"}
+# The date part of the tag: URIs minted for ids that are not URLs (RFC 4151). It
+# is part of every such id, so it must never change.
+TAG_DATE = "2026"
+SUMMARY_CHARS = 300
+
+# Characters XML 1.0 cannot carry (lxml raises on them) and the C1 controls
+# validators flag; removed from every string before rendering.
+_NOT_XML = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x9f\ud800-\udfff\ufffe\uffff]")
+# RSS plain-text elements: "&" and "<" as hexadecimal references (RSS Best
+# Practices Profile; the W3C validator warns otherwise), so no reader mistakes
+# the text for escaped HTML.
+_RSS_PLAIN = re.compile(rb"(<(title|category|dc:creator)>)([^<]*)(</\2>)")
+_PARSER = etree.XMLParser(remove_blank_text=True, resolve_entities=False, no_network=True)
 
 
 def newest_update(items: Sequence[Article]) -> datetime:
@@ -35,9 +62,62 @@ def feed_url(settings: Settings, spec: FeedSpec, fmt: str) -> str:
     return settings.base_url + spec.path(fmt)
 
 
+def clean(value: str) -> str:
+    return _NOT_XML.sub("", value)
+
+
+def _host(settings: Settings) -> str:
+    return urlsplit(settings.site_url).hostname or "localhost"
+
+
+def item_id(settings: Settings, article: Article) -> str:
+    """The id every format uses for an article: its canonical URL, else a tag: URI.
+
+    Atom requires an IRI, and readers key their "seen" lists on it, so an id
+    that is not a URL (a source path, a push id) becomes a tag: URI on the
+    site's host, the same in every build and every format.
+    """
+    if _is_web_url(article.id):
+        return article.id
+    return f"tag:{_host(settings)},{TAG_DATE}:{quote(clean(article.id), safe='/:@!$&()*+,;=-._~')}"
+
+
+def feed_id(settings: Settings, spec: FeedSpec) -> str:
+    """A feed's Atom id: tied to the newsroom's domain, not to where this service runs."""
+    return f"tag:{_host(settings)},{TAG_DATE}:feeds/{spec.slug}"
+
+
+def _is_web_url(value: str) -> bool:
+    parts = urlsplit(value)
+    return parts.scheme in ("http", "https") and bool(parts.netloc) and value == value.strip()
+
+
+def summary_of(article: Article) -> str:
+    """The article's summary, else the start of its text cut at a word boundary."""
+    if article.summary.strip():
+        return clean(article.summary.strip())
+    text = " ".join(clean(article.text).split())
+    if len(text) <= SUMMARY_CHARS:
+        return text
+    cut = text[:SUMMARY_CHARS].rsplit(" ", 1)[0]
+    return cut.rstrip(",;:.-") + "\u2026"
+
+
 def _section_title(settings: Settings, slug: str) -> str:
     section = settings.section(slug)
     return section.title if section else slug.replace("-", " ").title()
+
+
+def _categories(settings: Settings, article: Article) -> list[tuple[str, str]]:
+    """``(term, label)`` pairs: the section first, then the article's own tags, no repeats."""
+    out = [(article.section, _section_title(settings, article.section))]
+    seen = {out[0][1].casefold()}
+    for tag in article.tags:
+        tag = clean(tag).strip()
+        if tag and tag.casefold() not in seen:
+            seen.add(tag.casefold())
+            out.append((tag, tag))
+    return out
 
 
 def _generator(settings: Settings, spec: FeedSpec, items: Sequence[Article], fmt: str) -> FeedGenerator:
@@ -45,37 +125,41 @@ def _generator(settings: Settings, spec: FeedSpec, items: Sequence[Article], fmt
     fg.load_extension("dc", atom=False, rss=True)
     fg.load_extension("media", atom=True, rss=True)
     self_url = feed_url(settings, spec, fmt)
-    fg.id(self_url)
-    fg.title(spec.title)
-    fg.description(spec.description)
-    fg.subtitle(spec.description)
+    fg.id(feed_id(settings, spec))
+    fg.title(clean(spec.title))
+    fg.description(clean(spec.description) or clean(spec.title))
+    fg.subtitle(clean(spec.description) or clean(spec.title))
     fg.language(settings.language)
-    fg.author({"name": settings.title, "uri": settings.site_url})
-    fg.generator(GENERATOR, uri="https://pypi.org/project/feeds/")
+    fg.author({"name": clean(settings.title), "uri": settings.site_url})
+    fg.generator(GENERATOR)
+    # Order matters: RSS <channel><link> is the last link added (feedgen).
     fg.link(href=self_url, rel="self", type=FORMATS[fmt].split(";")[0])
     if settings.hub_url:
         fg.link(href=settings.hub_url, rel="hub")
     fg.link(href=settings.site_url, rel="alternate", type="text/html")
     fg.ttl(max(1, settings.cache_max_age // 60))
     last = newest_update(items)
-    fg.updated(last)
-    fg.lastBuildDate(last)
+    fg.updated(last)  # also RSS lastBuildDate; feedgen's default is the clock
     for article in items:
-        fe = fg.add_entry(order="append")
-        fe.id(article.id)
-        fe.guid(article.id, permalink=article.id == article.url)
-        fe.title(article.title)
+        fe = fg.add_entry(order="append")  # feedgen's default prepends
+        ident = item_id(settings, article)
+        fe.id(ident)
+        fe.guid(ident, permalink=ident == article.url)
+        fe.title(clean(article.title))
         fe.link(href=article.url, rel="alternate", type="text/html")
         fe.published(article.published)
         fe.updated(article.updated)
-        if article.summary:
-            fe.summary(article.summary)
-            fe.description(article.summary)
-        fe.content(article.content_html, type="html")
-        for name in article.authors:
+        summary = summary_of(article)
+        if summary:
+            fe.summary(summary)
+            fe.description(summary)
+        fe.content(clean(article.content_html), type="html")
+        authors = [clean(name) for name in article.authors if clean(name).strip()]
+        for name in authors:
             fe.author({"name": name})
-        if article.authors:
-            fe.dc.dc_creator(", ".join(article.authors))
+        if authors:
+            fe.dc.dc_creator(", ".join(authors))
+        # the section only: tags are the newsroom's keywords, carried in JSON Feed's tags
         fe.category(term=article.section, label=_section_title(settings, article.section))
         if article.image:
             fe.media.content({"url": article.image, "medium": "image"}, group=None)
@@ -83,12 +167,35 @@ def _generator(settings: Settings, spec: FeedSpec, items: Sequence[Article], fmt
     return fg
 
 
+def _serialize(root: etree._Element, stylesheet: str) -> bytes:
+    root.addprevious(etree.PI("xml-stylesheet", f'type="text/xsl" href="{stylesheet}"'))
+    return etree.tostring(root.getroottree(), pretty_print=True, xml_declaration=True, encoding="UTF-8")
+
+
 def render_rss(settings: Settings, spec: FeedSpec, items: Sequence[Article]) -> bytes:
-    return _generator(settings, spec, items, "rss").rss_str(pretty=True)
+    fg = _generator(settings, spec, items, "rss")
+    root = etree.fromstring(fg.rss_str(), _PARSER)
+    if settings.hub_url:  # feedgen's RSS drops rel=hub: put it after the self link
+        self_link = root.find(f"channel/{{{ATOM_NS}}}link[@rel='self']")
+        assert self_link is not None
+        self_link.addnext(etree.Element(f"{{{ATOM_NS}}}link", href=settings.hub_url, rel="hub"))
+    return _RSS_PLAIN.sub(_hex_references, _serialize(root, STYLESHEETS["rss"]))
+
+
+def _hex_references(match: re.Match[bytes]) -> bytes:
+    text = match.group(3).replace(b"&amp;", b"&#x26;").replace(b"&lt;", b"&#x3C;")
+    return match.group(1) + text + match.group(4)
 
 
 def render_atom(settings: Settings, spec: FeedSpec, items: Sequence[Article]) -> bytes:
-    return _generator(settings, spec, items, "atom").atom_str(pretty=True)
+    fg = _generator(settings, spec, items, "atom")
+    root = etree.fromstring(fg.atom_str(), _PARSER)
+    # feedgen loses rel/type on entry links; RFC 4287 defaults rel to alternate,
+    # but readers and validators are happier when it is said.
+    for link in root.iterfind(f"{{{ATOM_NS}}}entry/{{{ATOM_NS}}}link"):
+        link.set("rel", "alternate")
+        link.set("type", "text/html")
+    return _serialize(root, STYLESHEETS["atom"])
 
 
 def _iso(value: datetime) -> str:
@@ -99,33 +206,36 @@ def render_json(settings: Settings, spec: FeedSpec, items: Sequence[Article]) ->
     """JSON Feed 1.1 (https://www.jsonfeed.org/version/1.1/)."""
     feed: dict[str, object] = {
         "version": "https://jsonfeed.org/version/1.1",
-        "title": spec.title,
+        "title": clean(spec.title),
         "home_page_url": settings.site_url,
         "feed_url": feed_url(settings, spec, "json"),
-        "description": spec.description,
+        "description": clean(spec.description) or clean(spec.title),
         "language": settings.language,
-        "authors": [{"name": settings.title, "url": settings.site_url}],
-        "items": [],
+        "authors": [{"name": clean(settings.title), "url": settings.site_url}],
     }
     if settings.hub_url:
         feed["hubs"] = [{"type": "WebSub", "url": settings.hub_url}]
+    entries: list[dict[str, object]] = []
     for a in items:
         item: dict[str, object] = {
-            "id": a.id,
+            "id": item_id(settings, a),
             "url": a.url,
-            "title": a.title,
-            "content_html": a.content_html,
-            "summary": a.summary,
+            "title": clean(a.title),
+            "content_html": clean(a.content_html),
+            "summary": summary_of(a),
             "date_published": _iso(a.published),
             "date_modified": _iso(a.updated),
-            "authors": [{"name": name} for name in a.authors],
-            "tags": [_section_title(settings, a.section), *a.tags],
         }
         if a.image:
             item["image"] = a.image
+        authors = [clean(name) for name in a.authors if clean(name).strip()]
+        if authors:
+            item["authors"] = [{"name": name} for name in authors]
+        item["tags"] = [label for _, label in _categories(settings, a)]
         if a.language:
             item["language"] = a.language
-        feed["items"].append(item)  # type: ignore[attr-defined]
+        entries.append(item)
+    feed["items"] = entries
     return json.dumps(feed, ensure_ascii=False, indent=2).encode("utf-8") + b"\n"
 
 
@@ -133,7 +243,10 @@ RENDERERS = {"rss": render_rss, "atom": render_atom, "json": render_json}
 
 
 def render_opml(settings: Settings, specs: Sequence[FeedSpec]) -> bytes:
-    """OPML 2.0 listing every feed (RSS and Atom and JSON), for importing into a reader."""
+    """OPML 2.0 listing every feed (RSS and Atom and JSON), for importing into a reader.
+
+    No dates in it: it changes only when the list of feeds does.
+    """
     lines = [
         '<?xml version="1.0" encoding="UTF-8"?>',
         '<opml version="2.0">',
@@ -145,11 +258,12 @@ def render_opml(settings: Settings, specs: Sequence[FeedSpec]) -> bytes:
         "  <body>",
     ]
     for spec in specs:
-        lines.append(f"    <outline text={quoteattr(spec.title)} title={quoteattr(spec.title)}>")
+        lines.append(f"    <outline text={quoteattr(clean(spec.title))} title={quoteattr(clean(spec.title))}>")
         for fmt in FORMATS:
             kind = "rss" if fmt != "json" else "json"
+            label = f"{clean(spec.title)} ({FORMAT_LABELS[fmt]})"
             lines.append(
-                f"      <outline type={quoteattr(kind)} text={quoteattr(spec.title + ' (' + fmt + ')')}"
+                f"      <outline type={quoteattr(kind)} text={quoteattr(label)} title={quoteattr(label)}"
                 f" xmlUrl={quoteattr(feed_url(settings, spec, fmt))} htmlUrl={quoteattr(settings.site_url)}/>"
             )
         lines.append("    </outline>")
@@ -158,5 +272,4 @@ def render_opml(settings: Settings, specs: Sequence[FeedSpec]) -> bytes:
 
 
 def _text(value: str) -> str:
-    return value.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
-
+    return clean(value).replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")

@@ -3,23 +3,32 @@
 Feed readers poll the same few URLs forever, so this path is the hot one: a
 WSGI middleware (the way WhiteNoise serves static files) answers ``/feeds/...``
 and ``/feeds.opml`` from responses prepared once per publish — bytes, gzip
-twin, ETags, Last-Modified — and hands everything else to the Flask app.
+twin, ETags, Last-Modified, every header list — and hands everything else to
+the Flask app. A hit costs one dictionary lookup, one memoised
+``Accept-Encoding`` decision and one string comparison for a conditional GET.
 
 Each process keeps its own copy and follows the database with a cheap check
 of ``documents_version`` at most every ``poll_interval`` seconds; the full set
 is reloaded only when that number moved, and swapped in whole, so a request
-sees either the old set or the new one.
+sees either the old set or the new one. If the database cannot be read, the
+last good set stays served.
+
+The XSL stylesheets that make feeds readable in a browser are package files,
+served the same way (``/feeds/style-rss.xsl``, ``/feeds/style-atom.xsl``).
 """
 
 from __future__ import annotations
 
 import logging
+import os
 import re
 import threading
 import time
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
+from datetime import UTC, datetime
 from email.utils import format_datetime, parsedate_to_datetime
+from importlib import resources
 from typing import Any
 
 from sqlalchemy import Engine
@@ -35,44 +44,90 @@ log = logging.getLogger(__name__)
 StartResponse = Callable[..., Any]
 FEED_PATH = re.compile(r"^/feeds/([a-z0-9](?:[a-z0-9-]{0,62}[a-z0-9])?)\.(rss|atom|json)$")
 OPML_URL = "/feeds.opml"
+STATIC_TYPES = {".xsl": "text/xsl; charset=utf-8"}
+RETRY_AFTER = "30"
+REDIRECT_CACHE = "public, max-age=86400"
+MAX_MEMO = 512  # distinct Accept-Encoding (and Accept) values remembered
+
+PLAIN, GZIP = 0, 1
+BROWSER = 2  # added to PLAIN/GZIP: the variant for a browser's navigation
+# RSS and Atom have a browser variant: the same bytes as application/xml, which
+# browsers render through the xml-stylesheet (Chromium shows application/rss+xml
+# and application/atom+xml as plain text).
+STYLED_TYPES = ("application/rss+xml", "application/atom+xml")
+BROWSER_TYPE = "application/xml; charset=utf-8"
+
+
+@dataclass(frozen=True)
+class Variant:
+    """One variant of a document: its validator, headers for 200 and 304, and body."""
+
+    etag: str
+    headers: list[tuple[str, str]]
+    not_modified: list[tuple[str, str]]
+    body: bytes
 
 
 @dataclass(frozen=True)
 class Prepared:
-    """A document with its response headers computed once, for both encodings."""
+    """A document with every variant's response computed once."""
 
     doc: FeedDocument
-    gzip_etag: str
-    plain_headers: list[tuple[str, str]]
-    gzip_headers: list[tuple[str, str]]
-    not_modified_plain: list[tuple[str, str]]
-    not_modified_gzip: list[tuple[str, str]]
+    variants: tuple[Variant, Variant, Variant, Variant]  # PLAIN, GZIP, BROWSER+PLAIN, BROWSER+GZIP
+    last_modified: datetime  # to the second, as Last-Modified says
+
+    @property
+    def gzip_etag(self) -> str:
+        return self.variants[GZIP].etag
 
 
 def prepare(doc: FeedDocument, max_age: int) -> Prepared:
-    gzip_etag = doc.etag[:-1] + '-gz"'
+    last_modified = doc.last_modified.astimezone(UTC).replace(microsecond=0)
+    styled = doc.content_type.startswith(STYLED_TYPES)
     common = [
+        ("Last-Modified", format_datetime(last_modified, usegmt=True)),
         ("Cache-Control", f"public, max-age={max_age}"),
-        ("Vary", "Accept-Encoding"),
-        ("Last-Modified", format_datetime(doc.last_modified, usegmt=True)),
+        ("Vary", "Accept-Encoding, Accept" if styled else "Accept-Encoding"),
         ("Access-Control-Allow-Origin", "*"),
+        ("Access-Control-Expose-Headers", "ETag"),
         ("X-Content-Type-Options", "nosniff"),
     ]
-    plain_nm = [("ETag", doc.etag), *common]
-    gzip_nm = [("ETag", gzip_etag), *common]
-    return Prepared(
-        doc=doc,
-        gzip_etag=gzip_etag,
-        plain_headers=[("Content-Type", doc.content_type), ("Content-Length", str(len(doc.body))), *plain_nm],
-        gzip_headers=[
-            ("Content-Type", doc.content_type),
-            ("Content-Encoding", "gzip"),
-            ("Content-Length", str(len(doc.gzip_body))),
-            *gzip_nm,
-        ],
-        not_modified_plain=plain_nm,
-        not_modified_gzip=gzip_nm,
-    )
+    variants = []
+    for browser in (False, True):
+        content_type = BROWSER_TYPE if browser and styled else doc.content_type
+        tag = doc.etag[:-1] + ("-x" if browser and styled else "")
+        for etag, body, encoding in ((tag + '"', doc.body, None), (tag + '-gz"', doc.gzip_body, "gzip")):
+            not_modified = [("ETag", etag), *common]
+            headers = [("Content-Type", content_type), ("Content-Length", str(len(body)))]
+            if encoding:
+                headers.append(("Content-Encoding", encoding))
+            variants.append(Variant(etag, headers + not_modified, not_modified, body))
+    return Prepared(doc, (variants[0], variants[1], variants[2], variants[3]), last_modified)
+
+
+def is_browser(accept: str) -> bool:
+    """A browser navigating (asks for HTML), not a feed reader (names a feed type)."""
+    accept = accept.lower()
+    return "text/html" in accept and "rss+xml" not in accept and "atom+xml" not in accept
+
+
+def static_documents() -> dict[str, FeedDocument]:
+    """The package's ``web/static`` files as documents under ``/feeds/``."""
+    from feeds.build.publish import make_document
+
+    docs = {}
+    folder = resources.files("feeds.web").joinpath("static")
+    for entry in sorted(folder.iterdir(), key=lambda e: e.name):
+        suffix = "." + entry.name.rpartition(".")[2]
+        if entry.is_file() and suffix in STATIC_TYPES:
+            body = entry.read_bytes()
+            try:
+                modified = datetime.fromtimestamp(int(os.stat(str(entry)).st_mtime), UTC)
+            except OSError:
+                modified = datetime(2026, 1, 1, tzinfo=UTC)
+            path = f"feeds/{entry.name}"
+            docs[path] = make_document(path, STATIC_TYPES[suffix], body, modified)
+    return docs
 
 
 class DocumentCache:
@@ -82,10 +137,18 @@ class DocumentCache:
         self.engine = engine
         self.settings = settings
         self.poll_interval = poll_interval
-        self.version = -1
+        self.version = -1  # -1: never loaded
         self.documents: dict[str, Prepared] = {}
+        self.by_url: dict[str, Prepared] = {}  # "/feeds/world.rss" -> response, the hot lookup
         self.checked_at = 0.0
         self._lock = threading.Lock()
+        max_age = settings.cache_max_age
+        self.static = {"/" + p: prepare(d, max_age) for p, d in static_documents().items()}
+        self.by_url = dict(self.static)
+
+    @property
+    def loaded(self) -> bool:
+        return self.version >= 0
 
     def refresh(self) -> bool:
         """Reload if the published set moved; True if it did. Keeps the old set on error."""
@@ -101,46 +164,74 @@ class DocumentCache:
                 log.warning("could not check for new feed documents: %s", exc.__class__.__name__)
                 return False
             max_age = self.settings.cache_max_age
-            self.documents = {path: prepare(doc, max_age) for path, doc in docs.items()}
+            old = self.documents
+            documents = {}
+            for path, doc in docs.items():
+                same = old.get(path)
+                documents[path] = same if same is not None and same.doc == doc else prepare(doc, max_age)
+            by_url = {"/" + path: prepared for path, prepared in documents.items()}
+            by_url.update(self.static)
+            self.documents, self.by_url = documents, by_url  # each swap is atomic
             self.version = version
             return True
 
-    def get(self, path: str) -> Prepared | None:
+    def lookup(self, url_path: str) -> Prepared | None:
+        """The response for a URL path (``/feeds/world.rss``), following the database."""
         if time.monotonic() - self.checked_at >= self.poll_interval:
             self.refresh()
-        return self.documents.get(path)
+        return self.by_url.get(url_path)
+
+    def get(self, path: str) -> Prepared | None:
+        """The response for a document path (``feeds/world.rss``)."""
+        return self.lookup("/" + path)
 
 
-def _accepts_gzip(header: str) -> bool:
+def choose_encoding(header: str) -> int:
+    """GZIP if ``Accept-Encoding`` allows gzip (q > 0, directly or by ``*``), else PLAIN."""
+    qualities: dict[str, float] = {}
     for part in header.split(","):
-        coding, _, params = part.strip().partition(";")
-        if coding.strip().lower() in ("gzip", "x-gzip", "*"):
-            q = params.strip()
-            if q.startswith("q="):
+        coding, _, params = part.partition(";")
+        coding = coding.strip().lower()
+        if not coding:
+            continue
+        q = 1.0
+        for param in params.split(";"):
+            name, _, value = param.strip().partition("=")
+            if name.strip().lower() == "q":
                 try:
-                    return float(q[2:]) > 0
+                    q = float(value.strip())
                 except ValueError:
-                    return False
-            return True
-    return False
+                    q = 0.0
+        qualities[coding] = q
+    q = qualities.get("gzip", qualities.get("x-gzip", qualities.get("*", 0.0)))
+    return GZIP if q > 0 else PLAIN
 
 
-def _etag_matches(header: str, etags: tuple[str, ...]) -> bool:
+def _etag_matches(header: str, etag: str) -> bool:
     """If-None-Match uses the weak comparison (RFC 9110 13.1.2): ignore ``W/``."""
     if header.strip() == "*":
         return True
-    candidates = {t.strip().removeprefix("W/") for t in header.split(",")}
-    return any(e in candidates for e in etags)
+    return any(t.strip().removeprefix("W/") == etag for t in header.split(","))
 
 
 def _not_modified_since(header: str, prepared: Prepared) -> bool:
     try:
         since = parsedate_to_datetime(header)
-    except (TypeError, ValueError, IndexError):
+    except (TypeError, ValueError, IndexError, OverflowError):
         return False
     if since.tzinfo is None:
         return False
-    return prepared.doc.last_modified.replace(microsecond=0) <= since
+    return prepared.last_modified <= since
+
+
+CORS_PREFLIGHT = [
+    ("Access-Control-Allow-Origin", "*"),
+    ("Access-Control-Allow-Methods", "GET, HEAD, OPTIONS"),
+    ("Access-Control-Allow-Headers", "If-None-Match, If-Modified-Since, Cache-Control"),
+    ("Access-Control-Max-Age", "86400"),
+    ("Allow", "GET, HEAD, OPTIONS"),
+    ("Content-Length", "0"),
+]
 
 
 class FeedResponder:
@@ -149,56 +240,85 @@ class FeedResponder:
     def __init__(self, app: Callable[..., Iterable[bytes]], cache: DocumentCache, settings: Settings) -> None:
         self.app = app
         self.cache = cache
+        self.base_url = settings.base_url
         self.redirects = {old: s.slug for s in settings.sections for old in s.old_slugs}
+        self._encodings: dict[str, int] = {}
+        self._browsers: dict[str, int] = {}
 
     def __call__(self, environ: dict[str, Any], start_response: StartResponse) -> Iterable[bytes]:
         path = environ.get("PATH_INFO", "")
-        if path == OPML_URL:
-            return self._serve(OPML_URL[1:], environ, start_response)
-        if not path.startswith("/feeds/"):
-            return self.app(environ, start_response)
-        match = FEED_PATH.match(path)
-        if match is None:
-            return _short(start_response, "404 Not Found", b"no such feed\n")
-        slug, fmt = match.groups()
-        if slug in self.redirects:
-            location = f"{self.cache.settings.base_url}feeds/{self.redirects[slug]}.{fmt}"
-            return _short(start_response, "301 Moved Permanently", b"moved\n", [("Location", location)])
-        return self._serve(f"feeds/{slug}.{fmt}", environ, start_response)
-
-    def _serve(self, key: str, environ: dict[str, Any], start_response: StartResponse) -> Iterable[bytes]:
-        method = environ.get("REQUEST_METHOD", "GET")
-        if method not in ("GET", "HEAD"):
-            return _short(start_response, "405 Method Not Allowed", b"method not allowed\n", [("Allow", "GET, HEAD")])
-        prepared = self.cache.get(key)
+        prepared = self.cache.lookup(path)
         if prepared is None:
-            return _short(start_response, "404 Not Found", b"no such feed\n")
-        use_gzip = _accepts_gzip(environ.get("HTTP_ACCEPT_ENCODING", ""))
+            if path.startswith("/feeds/") or path == OPML_URL:
+                return self._miss(path, environ, start_response)
+            return self.app(environ, start_response)
+        method = environ.get("REQUEST_METHOD", "GET")
+        if method != "GET" and method != "HEAD":
+            return self._other_method(method, start_response)
+        header = environ.get("HTTP_ACCEPT_ENCODING", "")
+        encoding = self._encodings.get(header)
+        if encoding is None:
+            encoding = choose_encoding(header)
+            if len(self._encodings) >= MAX_MEMO:
+                self._encodings = {}
+            self._encodings[header] = encoding
+        accept = environ.get("HTTP_ACCEPT", "")
+        browser = self._browsers.get(accept)
+        if browser is None:
+            browser = BROWSER if is_browser(accept) else 0
+            if len(self._browsers) >= MAX_MEMO:
+                self._browsers = {}
+            self._browsers[accept] = browser
+        variant = prepared.variants[encoding + browser]
         inm = environ.get("HTTP_IF_NONE_MATCH")
         if inm is not None:
-            fresh = _etag_matches(inm, (prepared.doc.etag, prepared.gzip_etag))
+            fresh = inm == variant.etag or _etag_matches(inm, variant.etag)
         else:
             ims = environ.get("HTTP_IF_MODIFIED_SINCE")
             fresh = ims is not None and _not_modified_since(ims, prepared)
         if fresh:
-            start_response("304 Not Modified", prepared.not_modified_gzip if use_gzip else prepared.not_modified_plain)
+            start_response("304 Not Modified", variant.not_modified)
             return []
-        if use_gzip:
-            start_response("200 OK", prepared.gzip_headers)
-            body = prepared.doc.gzip_body
-        else:
-            start_response("200 OK", prepared.plain_headers)
-            body = prepared.doc.body
-        return [] if method == "HEAD" else [body]
+        start_response("200 OK", variant.headers)
+        return [] if method == "HEAD" else [variant.body]
+
+    def _miss(self, path: str, environ: dict[str, Any], start_response: StartResponse) -> Iterable[bytes]:
+        match = FEED_PATH.match(path)
+        if match is not None:
+            slug, fmt = match.groups()
+            if slug in self.redirects:
+                location = f"{self.base_url}feeds/{self.redirects[slug]}.{fmt}"
+                return _short(
+                    start_response, "301 Moved Permanently", b"moved\n", [("Location", location)], cache=REDIRECT_CACHE
+                )
+        if not self.cache.loaded and (match is not None or path == OPML_URL):
+            # Nothing could be read yet (database down at start): not "gone", just "later".
+            return _short(
+                start_response, "503 Service Unavailable", b"feeds not loaded yet\n", [("Retry-After", RETRY_AFTER)]
+            )
+        return _short(start_response, "404 Not Found", b"no such feed\n")
+
+    def _other_method(self, method: str, start_response: StartResponse) -> Iterable[bytes]:
+        if method == "OPTIONS":  # CORS preflight: web readers sending If-None-Match
+            start_response("204 No Content", CORS_PREFLIGHT)
+            return []
+        return _short(
+            start_response, "405 Method Not Allowed", b"method not allowed\n", [("Allow", "GET, HEAD, OPTIONS")]
+        )
 
 
 def _short(
-    start_response: StartResponse, status: str, body: bytes, extra: list[tuple[str, str]] | None = None
+    start_response: StartResponse,
+    status: str,
+    body: bytes,
+    extra: list[tuple[str, str]] | None = None,
+    cache: str = "no-cache",
 ) -> list[bytes]:
     headers = [
         ("Content-Type", "text/plain; charset=utf-8"),
         ("Content-Length", str(len(body))),
         ("X-Content-Type-Options", "nosniff"),
+        ("Cache-Control", cache),
         *(extra or []),
     ]
     start_response(status, headers)

@@ -10,8 +10,7 @@ from sqlalchemy import text
 from sqlalchemy.exc import SQLAlchemyError
 from werkzeug.exceptions import HTTPException
 
-from feeds.build.catalog import FORMAT_LABELS, FORMATS, OPML_PATH, feed_specs
-from feeds.store.articles import sections_in_use
+from feeds.build.catalog import ALL, FORMAT_LABELS, FORMATS, OPML_PATH, feed_specs
 from feeds.store.db import BUILT_VERSION, CHECKED_VERSION, get_changed_at
 
 pages = Blueprint("pages", __name__)
@@ -27,10 +26,9 @@ def index() -> Response:
     settings = ext["settings"]
     cache = ext["cache"]
     cache.get(OPML_PATH)  # follow the database like the feed URLs do
-    published = {path for path in cache.documents}
-    with ext["engine"].connect() as conn:
-        specs = feed_specs(settings, sections_in_use(conn))
-    specs = [s for s in specs if s.path("rss") in published]
+    published = set(cache.documents)  # the published set alone: no query, and the same list as the OPML
+    slugs = [p[len("feeds/") : -len(".rss")] for p in published if p.startswith("feeds/") and p.endswith(".rss")]
+    specs = [s for s in feed_specs(settings, [s for s in slugs if s != ALL]) if s.path("rss") in published]
     html = render_template(
         "index.html",
         settings=settings,
