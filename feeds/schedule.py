@@ -62,17 +62,22 @@ class Jobs:
         self.settings = settings
         self.on_publish = on_publish
         self._lock = threading.Lock()
+        self._scan_problem: str | None = None
 
     def scan(self) -> None:
         with self._lock:
             try:
                 report = scan_folder(self.engine, self.settings)
             except SyncError as exc:
-                log.error("scan: %s", exc)
+                # Said once, not every interval: with only the push API there may be no folder.
+                if str(exc) != self._scan_problem:
+                    log.warning("scan: %s (articles can still come through the push API)", exc)
+                    self._scan_problem = str(exc)
                 return
             except Exception:
                 log.exception("scan failed")
                 return
+            self._scan_problem = None
             if report.changed:
                 log.info("scan: %s", report.summary())
                 self._build()

@@ -87,8 +87,11 @@ def _admin(sql: str) -> None:
 
 
 @pytest.fixture
-def pg_database() -> Iterator[str]:
+def pg_database(request: pytest.FixtureRequest) -> Iterator[str]:
     """A fresh, empty PostgreSQL database for one test, as a PaaS-style ``postgres://`` URL."""
+    selected = request.config.getoption("db")
+    if selected and "postgresql" not in selected:
+        pytest.skip("PostgreSQL not selected (--db)")
     require_postgres()
     name = f"feeds_test_{uuid.uuid4().hex[:12]}"
     _admin(f'CREATE DATABASE "{name}"')

@@ -223,3 +223,17 @@ def test_delete_retracts_the_article_from_the_feeds(project, app, client, live_s
     with urllib.request.urlopen(req, timeout=10) as r:
         assert r.status == 200
     assert count_articles(project) == 0
+
+
+def test_503_with_retry_after_when_the_database_is_unreachable(tmp_path):
+    from feeds.config import load_settings
+    from feeds.store.db import make_engine
+    from feeds.web import create_app
+    from tests.conftest import ROOT
+
+    settings = load_settings({"FEEDS_CONFIG_DIR": str(ROOT / "config"), "FEEDS_INGEST_TOKEN": TOKEN})
+    engine = make_engine("postgresql+psycopg://postgres@127.0.0.1:1/nowhere?connect_timeout=1")
+    client = create_app(settings, engine).test_client()
+    resp = push_html(client)
+    assert resp.status_code == 503 and resp.headers["Retry-After"]
+    assert client.delete(f"/api/articles/{URL}", headers=AUTH).status_code == 503

@@ -6,7 +6,8 @@ from datetime import datetime, timedelta
 from enum import Enum
 from typing import Any
 
-from sqlalchemy import Connection, Row, delete, insert, select, update
+from sqlalchemy import Connection, Row, delete, select, update
+from sqlalchemy.dialects import postgresql, sqlite
 
 from feeds.model import Article
 from feeds.store.db import ARTICLES_VERSION, bump_version, insert_ignore
@@ -141,8 +142,9 @@ def record_source(
     conn: Connection, source: str, mtime_ns: int, size: int, article_id: str | None, error: str | None
 ) -> None:
     values = {"mtime_ns": mtime_ns, "size": size, "article_id": article_id, "error": error}
-    if conn.execute(update(sources).where(sources.c.source == source).values(**values)).rowcount == 0:
-        conn.execute(insert(sources).values(source=source, **values))
+    dialect = postgresql if conn.dialect.name == "postgresql" else sqlite
+    statement = dialect.insert(sources).values(source=source, **values)
+    conn.execute(statement.on_conflict_do_update(index_elements=[sources.c.source], set_=values))
 
 
 def forget_source(conn: Connection, source: str) -> bool:

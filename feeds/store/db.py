@@ -9,14 +9,15 @@ from __future__ import annotations
 
 import fcntl
 from collections.abc import Iterator
-from contextlib import contextmanager
+from contextlib import contextmanager, nullcontext
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
-from sqlalchemy import Connection, Engine, create_engine, event, inspect, select, update
+from sqlalchemy import Connection, Engine, create_engine, event, func, inspect, select, update
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.engine import make_url
+from sqlalchemy.exc import SQLAlchemyError
 
 from feeds.store.schema import state
 
@@ -120,10 +121,10 @@ def upgrade(engine: Engine, revision: str = "head") -> tuple[str | None, str | N
     from alembic.runtime.migration import MigrationContext
 
     lock_file = sqlite_path(engine)
-    with file_lock(lock_file.with_name(lock_file.name + ".migrate.lock")) if lock_file else _nothing():
+    with file_lock(lock_file.with_name(lock_file.name + ".migrate.lock")) if lock_file else nullcontext():
         with engine.begin() as conn:
             if conn.dialect.name == "postgresql":
-                conn.execute(select(_pg_func("pg_advisory_xact_lock", MIGRATE_LOCK)))
+                conn.execute(select(func.pg_advisory_xact_lock(MIGRATE_LOCK)))
             before = MigrationContext.configure(conn).get_current_revision()
             cfg = _alembic_config(conn)
             if before is None and inspect(conn).has_table("articles"):
@@ -131,17 +132,6 @@ def upgrade(engine: Engine, revision: str = "head") -> tuple[str | None, str | N
             command.upgrade(cfg, revision)
             after = MigrationContext.configure(conn).get_current_revision()
     return before, after
-
-
-@contextmanager
-def _nothing() -> Iterator[None]:
-    yield
-
-
-def _pg_func(name: str, *args: Any) -> Any:
-    from sqlalchemy import func
-
-    return getattr(func, name)(*args)
 
 
 def init_db(engine: Engine) -> tuple[str | None, str | None]:
@@ -177,17 +167,19 @@ def build_transaction(engine: Engine) -> Iterator[Connection]:
     """
     with engine.connect() as conn:
         if conn.dialect.name == "postgresql":
-            conn.execute(select(_pg_func("pg_advisory_lock", BUILD_LOCK)))
+            conn.execute(select(func.pg_advisory_lock(BUILD_LOCK)))
             conn.commit()
             try:
                 conn = conn.execution_options(isolation_level="REPEATABLE READ")
                 with conn.begin():
                     yield conn
             finally:
-                if not conn.invalidated and not conn.closed:
+                try:
                     conn.rollback()
-                    conn.execute(select(_pg_func("pg_advisory_unlock", BUILD_LOCK)))
+                    conn.execute(select(func.pg_advisory_unlock(BUILD_LOCK)))
                     conn.commit()
+                except SQLAlchemyError:
+                    conn.invalidate()  # a dead session holds no lock; never pool a live one still holding it
         else:
             with conn.begin():
                 conn.exec_driver_sql("BEGIN IMMEDIATE")

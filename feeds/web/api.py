@@ -7,7 +7,8 @@ stored with ``source = "push"``; the feeds follow at the clock's next build.
 
 Statuses: 201 new article, 200 updated or unchanged (a replay), 401 missing or
 wrong token, 404 API off or unknown id, 413 body above ``MAX_BODY``, 415 not
-HTML or JSON, 400 JSON that does not parse, 422 not an article (with the reason).
+HTML or JSON, 400 JSON that does not parse, 422 not an article (with the reason),
+503 with Retry-After when the database cannot be reached (a webhook should retry).
 """
 
 from __future__ import annotations
@@ -18,6 +19,7 @@ from datetime import UTC, datetime
 from typing import Any
 
 from flask import Blueprint, Response, current_app, jsonify, request
+from sqlalchemy.exc import OperationalError
 
 from feeds.ingest import IngestError, ingest_page
 from feeds.model import Article
@@ -40,6 +42,12 @@ def _error(status: int, message: str, headers: dict[str, str] | None = None) -> 
     resp.status_code = status
     resp.headers.update(headers or {})
     return resp
+
+
+def _unavailable(exc: Exception) -> Response:
+    """The database is unreachable or busy: 503 and Retry-After, so the CMS's webhook retries."""
+    current_app.logger.warning("push API: database unavailable: %s", exc.__class__.__name__)
+    return _error(503, "the database is unavailable; retry shortly", {"Retry-After": "10"})
 
 
 @api.before_request
@@ -120,9 +128,12 @@ def push_article() -> Response:
         return _error(422, f"not an article: {exc}")
     except RecursionError:
         return _error(422, "not an article: page is nested too deeply to parse")
-    with ext["engine"].begin() as conn:
-        change = upsert_article(conn, article, now)
-        stored = get_article(conn, article.id) or article
+    try:
+        with ext["engine"].begin() as conn:
+            change = upsert_article(conn, article, now)
+            stored = get_article(conn, article.id) or article
+    except OperationalError as exc:
+        return _unavailable(exc)
     resp = jsonify(article_json(stored) | {"change": change.value})
     resp.status_code = 201 if change is Change.INGESTED else 200
     if change is Change.INGESTED:
@@ -134,8 +145,11 @@ def push_article() -> Response:
 def retract_article(article_id: str) -> Response:
     """Retract an article from the feeds; the id is the article's ``id`` (its canonical
     URL), as is or percent-encoded: ``DELETE /api/articles/https://site/a/b``."""
-    with _feeds()["engine"].begin() as conn:
-        gone = delete_article(conn, article_id)
+    try:
+        with _feeds()["engine"].begin() as conn:
+            gone = delete_article(conn, article_id)
+    except OperationalError as exc:
+        return _unavailable(exc)
     if not gone:
         return _error(404, f"no article with id {article_id!r}")
     return jsonify({"id": article_id, "deleted": True})
