@@ -220,6 +220,15 @@ def test_database_gone_keeps_serving_from_memory(served: Served) -> None:
     assert r.status == 200 and r.body == body
 
 
+def test_a_slow_check_of_the_database_holds_up_no_request(served: Served) -> None:
+    cache = served.project.app.extensions["feeds"]["cache"]
+    body = served.server.get("/feeds/world.rss").body
+    with cache._lock:  # another thread is (slowly) checking the database
+        cache.checked_at = 0.0  # and the poll is due
+        r = served.server.get("/feeds/world.rss")
+        assert r.status == 200 and r.body == body
+
+
 def _broken_engine(root: Path):  # type: ignore[no-untyped-def]
     from feeds.store.db import make_engine
 

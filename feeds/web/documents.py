@@ -150,9 +150,16 @@ class DocumentCache:
     def loaded(self) -> bool:
         return self.version >= 0
 
-    def refresh(self) -> bool:
-        """Reload if the published set moved; True if it did. Keeps the old set on error."""
-        with self._lock:
+    def refresh(self, wait: bool = True) -> bool:
+        """Reload if the published set moved; True if it did. Keeps the old set on error.
+
+        ``wait=False`` (the request path): if another thread is already checking,
+        return at once and let this request be served from the current set, so a
+        slow or unreachable database holds up one request thread, not all of them.
+        """
+        if not self._lock.acquire(blocking=wait):
+            return False
+        try:
             self.checked_at = time.monotonic()
             try:
                 with self.engine.connect() as conn:
@@ -166,19 +173,25 @@ class DocumentCache:
             max_age = self.settings.cache_max_age
             old = self.documents
             documents = {}
-            for path, doc in docs.items():
-                same = old.get(path)
-                documents[path] = same if same is not None and same.doc == doc else prepare(doc, max_age)
+            try:
+                for path, doc in docs.items():
+                    same = old.get(path)
+                    documents[path] = same if same is not None and same.doc == doc else prepare(doc, max_age)
+            except Exception:  # a bad row must not turn every feed request into a 500
+                log.exception("could not prepare the published documents; serving the previous set")
+                return False
             by_url = {"/" + path: prepared for path, prepared in documents.items()}
             by_url.update(self.static)
             self.documents, self.by_url = documents, by_url  # each swap is atomic
             self.version = version
             return True
+        finally:
+            self._lock.release()
 
     def lookup(self, url_path: str) -> Prepared | None:
         """The response for a URL path (``/feeds/world.rss``), following the database."""
         if time.monotonic() - self.checked_at >= self.poll_interval:
-            self.refresh()
+            self.refresh(wait=False)
         return self.by_url.get(url_path)
 
     def get(self, path: str) -> Prepared | None:
