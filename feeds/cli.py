@@ -1,4 +1,4 @@
-"""The ``feeds`` command: run (everything), ingest, build, serve, clock.
+"""The ``feeds`` command: run (everything), ingest, build, serve, clock, db, export.
 
 Every command reads settings the same way (``config/`` then the environment);
 a bad setting prints one line and exits with status 2, never a traceback.
@@ -9,11 +9,13 @@ from __future__ import annotations
 import argparse
 import dataclasses
 import logging
+import os
 import signal
 import sys
+import threading
 from collections.abc import Sequence
+from pathlib import Path
 from types import FrameType
-
 from typing import TYPE_CHECKING
 
 from feeds.config import ConfigError, Settings, load_settings
@@ -71,33 +73,38 @@ def cmd_build(args: argparse.Namespace, settings: Settings) -> int:
 
 
 def _serve(settings: Settings, engine: Engine, *, with_scheduler: bool) -> int:
-    """Serve until Ctrl-C or SIGTERM; with the scheduler running beside the web in one process."""
+    """Serve until Ctrl-C or SIGTERM; with the scheduler running beside the web in one process
+    (as a :class:`Clock`, so a ``feeds clock`` or another ``feeds run`` on the same
+    database leaves just one scheduler running)."""
     from werkzeug.serving import make_server
 
-    from feeds.schedule import Jobs, make_scheduler
+    from feeds.schedule import Clock
     from feeds.web import create_app
 
     app = create_app(settings, engine)
-    scheduler = None
+    clock_thread = None
+    stop = threading.Event()
     if with_scheduler:
         cache = app.extensions["feeds"]["cache"]
-        scheduler = make_scheduler(Jobs(engine, settings, on_publish=cache.refresh))
+        clock = Clock(engine, settings, on_publish=cache.refresh)
+        clock_thread = threading.Thread(target=clock.run, args=(stop,), name="clock", daemon=True)
     server = make_server(settings.host, settings.port, app, threaded=True)
 
-    def stop(signum: int, frame: FrameType | None) -> None:
+    def on_term(signum: int, frame: FrameType | None) -> None:
         raise KeyboardInterrupt
 
-    signal.signal(signal.SIGTERM, stop)
-    if scheduler is not None:
-        scheduler.start()
+    signal.signal(signal.SIGTERM, on_term)
+    if clock_thread is not None:
+        clock_thread.start()
     print(f"serving on http://{settings.host}:{server.port}/ (Ctrl-C to stop)", flush=True)
     try:
         server.serve_forever()
     except KeyboardInterrupt:
         pass
     finally:
-        if scheduler is not None:
-            scheduler.shutdown(wait=True)  # a running build commits or rolls back first
+        stop.set()
+        if clock_thread is not None:
+            clock_thread.join()  # a running build commits or rolls back first
         server.server_close()
     return 0
 
@@ -120,21 +127,87 @@ def cmd_run(args: argparse.Namespace, settings: Settings) -> int:
 
 
 def cmd_clock(args: argparse.Namespace, settings: Settings) -> int:
-    """The scheduler alone, for a PaaS ``clock`` process."""
-    from feeds.schedule import Jobs, make_scheduler
+    """The scheduler alone, for a PaaS ``clock`` process: active if it holds the scheduler
+    lock, standby otherwise. SIGTERM or Ctrl-C lets a running build finish, then exits."""
+    from feeds.schedule import Clock
+    from feeds.store.db import init_db, make_engine
+
+    engine = make_engine(settings.database, application_name=f"feeds clock {os.getpid()}")
+    init_db(engine)
+    stop = threading.Event()
+
+    def on_signal(signum: int, frame: FrameType | None) -> None:
+        if not stop.is_set():
+            log.info("clock: %s received; stopping after the running job", signal.Signals(signum).name)
+        stop.set()
+
+    signal.signal(signal.SIGTERM, on_signal)
+    signal.signal(signal.SIGINT, on_signal)
+    Clock(engine, settings).run(stop)
+    engine.dispose()
+    return 0
+
+
+def cmd_db(args: argparse.Namespace, settings: Settings) -> int:
+    """Schema migrations: ``upgrade`` to the newest revision (the Procfile's release step)."""
+    from feeds.store.db import current_revision, head_revision, init_db, make_engine
+
+    engine = make_engine(settings.database)
+    try:
+        if args.action == "upgrade":
+            before, after = init_db(engine)
+            if before == after:
+                print(f"database schema is up to date (revision {after})")
+            else:
+                print(f"database schema upgraded from {before or 'empty'} to {after}")
+        else:
+            current, head = current_revision(engine), head_revision()
+            print(f"revision {current or 'none (empty database)'}; newest {head}")
+            return 0 if current == head else 1
+    finally:
+        engine.dispose()
+    return 0
+
+
+EXPORT_SUFFIXES = (".rss", ".atom", ".json", ".opml")
+
+
+def cmd_export(args: argparse.Namespace, settings: Settings) -> int:
+    """Write every feed, its gzip twin and the OPML list to a folder, for a CDN or static host.
+
+    Rendered afresh from the store with this process's settings (so set
+    ``FEEDS_PUBLIC_URL`` to where the files will be served: the feeds' self
+    links use it), from one consistent read. Each file is written beside its
+    final name and renamed into place, so a host serving the folder never
+    sees half a file; feeds no longer produced are removed.
+    """
+    from feeds.build.publish import render_documents
+    from feeds.store.db import read_snapshot
 
     engine = _open_store(settings)
-    jobs = Jobs(engine, settings)
-    jobs.scan()
-    jobs.rebuild()
-    scheduler = make_scheduler(jobs, blocking=True)
-
-    def stop(signum: int, frame: FrameType | None) -> None:
-        scheduler.shutdown(wait=True)  # lets a running build commit or roll back
-
-    signal.signal(signal.SIGTERM, stop)
-    signal.signal(signal.SIGINT, stop)
-    scheduler.start()
+    with read_snapshot(engine) as conn:
+        documents = render_documents(conn, settings)
+    engine.dispose()
+    if len(documents) <= 1:  # the OPML list alone: no articles, so no feeds
+        print("feeds: nothing to export: the store has no articles", file=sys.stderr)
+        return 1
+    out = Path(args.dir)
+    written: set[Path] = set()
+    for doc in documents:
+        target = out / doc.path
+        for path, data in ((target, doc.body), (target.with_name(target.name + ".gz"), doc.gzip_body)):
+            path.parent.mkdir(parents=True, exist_ok=True)
+            tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
+            tmp.write_bytes(data)
+            os.utime(tmp, (doc.last_modified.timestamp(), doc.last_modified.timestamp()))
+            os.replace(tmp, path)
+            written.add(path)
+    removed = 0
+    for path in (out / "feeds").glob("*"):
+        if path.is_file() and path not in written and path.name.removesuffix(".gz").endswith(EXPORT_SUFFIXES):
+            path.unlink()
+            removed += 1
+    print(f"exported {len(documents)} document(s) and their .gz twins to {out}" + (f"; removed {removed} stale file(s)" if removed else ""))
     return 0
 
 
@@ -159,7 +232,11 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--jobs", type=int, help="worker processes (default: one per core)")
     p = add("build", cmd_build, "render and publish the feeds that changed")
     p.add_argument("--force", action="store_true", help="render even if no article changed")
-    add("clock", cmd_clock, "run the scheduler alone (scan and rebuild on a timer)")
+    add("clock", cmd_clock, "run the scheduler alone (scan and rebuild on a timer); one active per database")
+    p = add("export", cmd_export, "write every feed, gzip twins and OPML to a folder (for a CDN or static host)")
+    p.add_argument("dir", metavar="DIR", help="the folder to write (created if missing)")
+    p = add("db", cmd_db, "database schema: upgrade to the newest migration, or show the current one")
+    p.add_argument("action", choices=("upgrade", "current"))
     ingest_commands.register(sub)
     return parser
 
@@ -172,6 +249,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         format="%(asctime)s %(levelname)s %(name)s: %(message)s",
     )
     logging.getLogger("apscheduler").setLevel(logging.WARNING)
+    logging.getLogger("alembic").setLevel(logging.WARNING)
     try:
         settings = load_settings()
     except ConfigError as exc:

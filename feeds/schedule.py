@@ -1,34 +1,61 @@
-"""The scheduler: scan the articles folder and rebuild the feeds on a timer.
+"""The scheduler: scan the articles folder and rebuild the feeds on a timer, in one process only.
 
 Two interval jobs (APScheduler 3): *scan* brings the store in line with the
 folder and builds at once when it changed anything, so a new page is live
 within one scan interval; *rebuild* builds only when the articles moved since
 the last build (pushed articles, another process's scan). A lock keeps the two
 from building at the same moment in this process.
+
+:class:`Clock` makes sure exactly one process runs those jobs however many
+were started (``feeds clock`` on a PaaS, ``feeds run`` locally): it holds a
+:class:`SchedulerLock` (a PostgreSQL session advisory lock, or an ``flock``
+beside the SQLite file) and runs the scheduler only while it does. Others wait
+as standbys, trying again every half lease interval. The operating system or
+PostgreSQL drops the lock the moment its holder dies, even by SIGKILL in the
+middle of a build, and that build's transaction rolls back with it; so a
+standby takes over within one lease interval.
 """
 
 from __future__ import annotations
 
 import logging
+import os
 import threading
 from collections.abc import Callable
-from datetime import UTC
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import IO, Any, Protocol
 
 from apscheduler.schedulers.background import BackgroundScheduler
 from apscheduler.schedulers.base import BaseScheduler
 from apscheduler.schedulers.blocking import BlockingScheduler
-from sqlalchemy import Engine
+from sqlalchemy import Connection, Engine, create_engine, func, select, text
+from sqlalchemy.exc import SQLAlchemyError
+from sqlalchemy.pool import NullPool
 
 from feeds.build import websub
 from feeds.build.publish import build
 from feeds.config import Settings
+from feeds.store.db import (
+    ARTICLES_VERSION,
+    BUILT_VERSION,
+    CHECKED_VERSION,
+    SCHEDULER_LOCK,
+    get_version,
+    set_version,
+    sqlite_path,
+)
 from feeds.sync import SyncError, scan_folder
 
 log = logging.getLogger(__name__)
 
 
 class Jobs:
-    """The scheduled work, callable directly too (tests and ``feeds run``'s first pass)."""
+    """The scheduled work, callable directly too (tests and ``feeds run``'s first pass).
+
+    A job never raises: a failure is logged, the last good feeds stay
+    published, and the next interval tries again.
+    """
 
     def __init__(self, engine: Engine, settings: Settings, on_publish: Callable[[], object] | None = None) -> None:
         self.engine = engine
@@ -43,6 +70,9 @@ class Jobs:
             except SyncError as exc:
                 log.error("scan: %s", exc)
                 return
+            except Exception:
+                log.exception("scan failed")
+                return
             if report.changed:
                 log.info("scan: %s", report.summary())
                 self._build()
@@ -52,7 +82,19 @@ class Jobs:
             self._build()
 
     def _build(self) -> None:
-        result = build(self.engine, self.settings)
+        try:
+            with self.engine.connect() as conn:
+                articles, built = get_version(conn, ARTICLES_VERSION), get_version(conn, BUILT_VERSION)
+            if articles != built:
+                log.info("build: articles at version %d, feeds at %d; building", articles, built)
+            result = build(self.engine, self.settings)
+            with self.engine.begin() as conn:  # the feeds are in step as of now: /healthz
+                set_version(conn, CHECKED_VERSION, get_version(conn, BUILT_VERSION))
+        except Exception:
+            log.exception("build failed; the last published feeds stay")
+            return
+        if result.built:
+            log.info("build: done, %d document(s) changed", len(result.changed))
         if result.changed and self.on_publish is not None:
             self.on_publish()
         if result.changed:  # without a cache in this process, give the web processes time to reload
@@ -60,10 +102,199 @@ class Jobs:
             websub.notify(self.settings, result.changed, result.removed, delay=delay, background=True)
 
 
-def make_scheduler(jobs: Jobs, *, blocking: bool = False) -> BaseScheduler:
+def make_scheduler(jobs: Jobs, *, blocking: bool = False, start_now: bool = False) -> BaseScheduler:
+    """The two interval jobs; ``start_now`` runs each once at start too (a clock taking over)."""
     scheduler: BaseScheduler = (BlockingScheduler if blocking else BackgroundScheduler)(timezone=UTC)
     settings = jobs.settings
-    common = {"max_instances": 1, "coalesce": True, "misfire_grace_time": None}
+    common: dict[str, Any] = {"max_instances": 1, "coalesce": True, "misfire_grace_time": None}
+    if start_now:
+        common["next_run_time"] = datetime.now(UTC)
     scheduler.add_job(jobs.scan, "interval", seconds=settings.scan_interval, id="scan", **common)
     scheduler.add_job(jobs.rebuild, "interval", seconds=settings.rebuild_interval, id="rebuild", **common)
     return scheduler
+
+
+# -- one scheduler at a time -----------------------------------------------------
+
+
+class SchedulerLock(Protocol):
+    def try_acquire(self) -> bool: ...
+    def still_held(self) -> bool: ...
+    def release(self) -> None: ...
+
+
+class PostgresLock:
+    """A session advisory lock on a connection of its own, kept open while active.
+
+    PostgreSQL releases it when the session ends, which it does at once when
+    the process dies (the kernel closes the socket). TCP keepalives, on both
+    ends, bound how long a vanished machine can keep it: about one lease interval.
+    """
+
+    def __init__(self, engine: Engine, lease_interval: float) -> None:
+        idle = max(1, int(lease_interval / 2))
+        interval = max(1, int(lease_interval / 6))
+        self.engine = create_engine(
+            engine.url,
+            poolclass=NullPool,
+            connect_args={
+                "application_name": f"feeds clock {os.getpid()} lock",
+                "keepalives": 1,
+                "keepalives_idle": idle,
+                "keepalives_interval": interval,
+                "keepalives_count": 3,
+                "connect_timeout": max(2, int(lease_interval)),
+            },
+        )
+        self.server_keepalives = (idle, interval)
+        self.conn: Connection | None = None
+
+    def try_acquire(self) -> bool:
+        conn = None
+        try:
+            conn = self.engine.connect().execution_options(isolation_level="AUTOCOMMIT")
+            if not conn.execute(select(func.pg_try_advisory_lock(SCHEDULER_LOCK))).scalar():
+                conn.close()
+                return False
+            idle, interval = self.server_keepalives
+            conn.execute(text(f"SET tcp_keepalives_idle = {idle}"))
+            conn.execute(text(f"SET tcp_keepalives_interval = {interval}"))
+            conn.execute(text("SET tcp_keepalives_count = 3"))
+        except SQLAlchemyError as exc:
+            log.warning("clock: cannot reach the database for the scheduler lock: %s", exc.__class__.__name__)
+            if conn is not None:
+                conn.invalidate()
+            return False
+        self.conn = conn
+        return True
+
+    def still_held(self) -> bool:
+        if self.conn is None:
+            return False
+        try:
+            self.conn.execute(text("SELECT 1"))  # a session lock lives exactly as long as its session
+            return True
+        except SQLAlchemyError:
+            self.conn.invalidate()
+            self.conn = None
+            return False
+
+    def release(self) -> None:
+        if self.conn is not None:
+            try:
+                self.conn.execute(select(func.pg_advisory_unlock(SCHEDULER_LOCK)))
+                self.conn.close()
+            except SQLAlchemyError:
+                self.conn.invalidate()
+            self.conn = None
+        self.engine.dispose()
+
+
+class FileLock:
+    """An ``flock`` on a file beside the SQLite database: one active clock per machine."""
+
+    def __init__(self, path: Path) -> None:
+        self.path = path
+        self.fh: IO[str] | None = None
+
+    def try_acquire(self) -> bool:
+        import fcntl
+
+        self.path.parent.mkdir(parents=True, exist_ok=True)
+        fh = self.path.open("a")
+        try:
+            fcntl.flock(fh, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            fh.close()
+            return False
+        fh.truncate(0)
+        fh.write(f"{os.getpid()}\n")
+        fh.flush()
+        self.fh = fh
+        return True
+
+    def still_held(self) -> bool:
+        return self.fh is not None
+
+    def release(self) -> None:
+        if self.fh is not None:
+            self.fh.close()  # closing the file drops the flock
+            self.fh = None
+
+
+class NoLock:
+    """In-memory SQLite: nothing to share, so nothing to lock."""
+
+    def try_acquire(self) -> bool:
+        return True
+
+    def still_held(self) -> bool:
+        return True
+
+    def release(self) -> None:
+        pass
+
+
+def scheduler_lock(engine: Engine, lease_interval: float) -> SchedulerLock:
+    if engine.dialect.name == "postgresql":
+        return PostgresLock(engine, lease_interval)
+    path = sqlite_path(engine)
+    if path is None:
+        return NoLock()
+    return FileLock(path.with_name(path.name + ".scheduler.lock"))
+
+
+class Clock:
+    """Standby until this process holds the scheduler lock, then run the jobs until told to
+    stop or the lock is lost (then standby again). ``stop`` lets a running job finish."""
+
+    def __init__(
+        self,
+        engine: Engine,
+        settings: Settings,
+        *,
+        on_publish: Callable[[], object] | None = None,
+        lock: SchedulerLock | None = None,
+    ) -> None:
+        self.engine = engine
+        self.settings = settings
+        self.jobs = Jobs(engine, settings, on_publish=on_publish)
+        self.lease_interval = float(settings.lease_interval)
+        self.lock = lock or scheduler_lock(engine, self.lease_interval)
+        self.active = threading.Event()
+
+    @property
+    def poll(self) -> float:
+        return self.lease_interval / 2
+
+    def run(self, stop: threading.Event) -> None:
+        standby_logged = False
+        while not stop.is_set():
+            if not self.lock.try_acquire():
+                if not standby_logged:
+                    log.info("clock: standby; another process runs the scheduler (retrying every %gs)", self.poll)
+                    standby_logged = True
+                stop.wait(self.poll)
+                continue
+            standby_logged = False
+            log.info("clock: active; this process (pid %d) runs the scheduler", os.getpid())
+            try:
+                self._run_active(stop)
+            finally:
+                self.active.clear()
+                self.lock.release()
+        log.info("clock: stopped")
+
+    def _run_active(self, stop: threading.Event) -> None:
+        # Jobs run on the scheduler's threads only, never on this one: a signal
+        # handler runs on the main thread, which must stay free to take it at once.
+        self.active.set()
+        scheduler = make_scheduler(self.jobs, start_now=True)
+        scheduler.start()
+        try:
+            while not stop.wait(self.poll):
+                if not self.lock.still_held():
+                    log.error("clock: lost the scheduler lock (database connection gone); back to standby")
+                    break
+        finally:
+            scheduler.shutdown(wait=True)  # a running build commits or rolls back first

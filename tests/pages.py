@@ -1,56 +1,57 @@
-"""Small article pages the tests write into an articles folder while the service runs."""
+"""Article pages for tests, shaped like a CMS's output: JSON-LD metadata and an article body."""
 
 from __future__ import annotations
 
 import json
+from datetime import UTC, datetime
+
+LOREM = (
+    "The harbour authority confirmed the change on Tuesday after a long meeting with local "
+    "operators, who had asked for clearer rules on berths and fees for the coming season. "
+    "Residents said the decision would matter to families who have worked the quays for "
+    "generations, and councillors promised a public session before the end of the month."
+)
 
 
 def news_page(
-    slug: str,
-    title: str,
-    *,
-    section: str = "Business",
-    published: str = "2026-11-20T09:00:00+00:00",
-    modified: str | None = None,
-    paragraphs: tuple[str, ...] = (),
-    author: str = "Robin Tern",
+    url: str = "https://harbourgazette.example/news/ferry-timetable",
+    headline: str = "Ferry timetable changes for the winter",
+    section: str = "News",
+    published: datetime = datetime(2026, 11, 20, 9, 0, tzinfo=UTC),
+    modified: datetime | None = None,
+    author: str = "Ada Quayside",
+    paragraphs: list[str] | None = None,
 ) -> str:
-    """A JSON-LD + OpenGraph page with a canonical URL under the sample site."""
-    url = f"https://harbourgazette.example/2026/11/20/{slug}/"
-    body = paragraphs or (
-        f"The harbour board met on Thursday to discuss {title.lower()}, a question that has divided the town.",
-        "Members heard from fishermen, shopkeepers and the ferry operator before voting by seven to two.",
-        "A full report will be published next month, the board's chair said after the meeting closed.",
-    )
+    """A full HTML page with site chrome, a JSON-LD NewsArticle and an ``.article-body``."""
     ld = {
         "@context": "https://schema.org",
         "@type": "NewsArticle",
-        "headline": title,
-        "articleSection": section,
-        "datePublished": published,
-        "dateModified": modified or published,
-        "author": {"@type": "Person", "name": author},
         "mainEntityOfPage": url,
+        "headline": headline,
+        "articleSection": section,
+        "datePublished": published.isoformat(),
+        "dateModified": (modified or published).isoformat(),
+        "author": {"@type": "Person", "name": author},
     }
-    paras = "\n".join(f"<p>{p}</p>" for p in body)
+    body = "\n".join(f"<p>{p}</p>" for p in (paragraphs or [f"{headline}. {LOREM}", LOREM]))
     return f"""<!doctype html>
-<html lang="en"><head><meta charset="utf-8">
-<title>{title} | The Harbour Gazette</title>
+<html lang="en"><head><meta charset="utf-8"><title>{headline} | The Harbour Gazette</title>
 <link rel="canonical" href="{url}">
-<meta property="og:title" content="{title}">
-<meta property="article:section" content="{section}">
-<meta property="article:published_time" content="{published}">
-<script type="application/ld+json">{json.dumps(ld)}</script>
-</head><body>
-<nav><a href="/">Home</a> <a href="/business/">Business</a></nav>
-<article>
-<h1>{title}</h1>
-<p class="byline">By <a rel="author" href="/author/robin">{author}</a></p>
-<time datetime="{published}">20 November 2026</time>
+<script type="application/ld+json">{json.dumps(ld)}</script></head>
+<body><nav><a href="/">Home</a> <a href="/world">World</a></nav>
+<main><article><h1>{headline}</h1><p class="byline">By {author}</p>
 <div class="article-body">
-{paras}
-</div>
-</article>
-<footer>© The Harbour Gazette</footer>
-</body></html>
+{body}
+</div></article></main>
+<footer>© The Harbour Gazette</footer></body></html>
 """
+
+
+def story(n: int, section: str = "News") -> str:
+    """The n-th of a series of distinct articles."""
+    return news_page(
+        url=f"https://harbourgazette.example/story/{n}",
+        headline=f"Story number {n} from the harbour",
+        section=section,
+        published=datetime(2026, 11, 1, tzinfo=UTC).replace(hour=n % 24, minute=n % 60),
+    )

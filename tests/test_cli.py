@@ -12,13 +12,13 @@ from collections.abc import Iterator
 import feedparser
 import pytest
 
-from .conftest import REPO, Project, http_get
+from .conftest import ROOT, Project, http_get
 
 
 def _feeds(project: Project, *args: str, **env: str) -> subprocess.CompletedProcess[str]:
     return subprocess.run(
         [sys.executable, "-m", "feeds", *args],
-        cwd=REPO,
+        cwd=ROOT,
         env=os.environ | project.environ | env,
         capture_output=True,
         text=True,
@@ -26,15 +26,16 @@ def _feeds(project: Project, *args: str, **env: str) -> subprocess.CompletedProc
     )
 
 
-def test_ingest_reports_a_broken_page_by_name_and_goes_on(project: Project) -> None:
-    (project.articles / "empty.html").write_bytes(b"")
-    (project.articles / "binary.html").write_bytes(bytes(range(256)) * 40)
+def test_ingest_reports_a_broken_page_by_name_and_goes_on(sample_project: Project) -> None:
+    project = sample_project
+    (project.articles_dir / "empty.html").write_bytes(b"")
+    (project.articles_dir / "binary.html").write_bytes(bytes(range(256)) * 40)
     proc = _feeds(project, "ingest")
     assert proc.returncode == 1
     assert "empty.html: rejected:" in proc.stderr
     assert "binary.html: rejected:" in proc.stderr
     assert "Traceback" not in proc.stderr
-    pages = len(list(project.articles.glob("*.html")))
+    pages = len(list(project.articles_dir.glob("*.html")))
     assert f"ingested {pages - 2}," in proc.stdout and "rejected 2" in proc.stdout
 
     again = _feeds(project, "ingest")
@@ -43,7 +44,8 @@ def test_ingest_reports_a_broken_page_by_name_and_goes_on(project: Project) -> N
     assert f"ingested 0, updated 0, unchanged {pages - 2}," in again.stdout
 
 
-def test_build_publishes_once_then_reports_nothing_changed(project: Project) -> None:
+def test_build_publishes_once_then_reports_nothing_changed(sample_project: Project) -> None:
+    project = sample_project
     assert _feeds(project, "ingest").returncode == 0
     first = _feeds(project, "build")
     assert first.returncode == 0
@@ -59,11 +61,12 @@ def _free_port() -> int:
 
 
 @pytest.fixture
-def running_service(project: Project) -> Iterator[str]:
+def running_service(sample_project: Project) -> Iterator[str]:
+    project = sample_project
     port = _free_port()
     proc = subprocess.Popen(
         [sys.executable, "-m", "feeds", "run", "--port", str(port)],
-        cwd=REPO,
+        cwd=ROOT,
         env=os.environ | project.environ,
         stdout=subprocess.PIPE,
         stderr=subprocess.DEVNULL,

@@ -11,11 +11,17 @@ import pytest
 
 from feeds.config import ConfigError, load_settings
 
-from .conftest import REPO, Project
+from .conftest import ROOT, Project
+
+
+@pytest.fixture
+def project(tmp_path: Path) -> Project:
+    """Only the configuration matters here: no database, so one backend is enough."""
+    return Project(tmp_path / "project", f"sqlite:///{tmp_path / 'feeds.db'}")
 
 
 def test_repository_config_loads(project: Project) -> None:
-    settings = project.settings()
+    settings = project.settings(DATABASE_URL="")
     assert settings.title == "The Harbour Gazette"
     assert settings.items_per_feed == 50
     assert {"world", "politics", "business", "technology", "sport", "culture", "news"} <= {
@@ -95,7 +101,7 @@ def test_bad_sections_file(project: Project, sections_toml: str, expected: str) 
 def test_cli_reports_bad_setting_in_one_line_with_status_2(project: Project, tmp_path: Path) -> None:
     env = os.environ | project.environ | {"FEEDS_REBUILD_INTERVAL": "soon"}
     proc = subprocess.run(
-        [sys.executable, "-m", "feeds", "build"], cwd=REPO, env=env, capture_output=True, text=True, timeout=60
+        [sys.executable, "-m", "feeds", "build"], cwd=ROOT, env=env, capture_output=True, text=True, timeout=60
     )
     assert proc.returncode == 2
     lines = proc.stderr.strip().splitlines()

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import json
 from collections import Counter
-from collections.abc import Iterator
+from collections.abc import Callable
 from datetime import datetime
 from xml.etree import ElementTree
 
@@ -18,9 +18,9 @@ from feeds.store.articles import recent_articles
 from feeds.sync import ScanReport, scan_folder
 from feeds.web import create_app
 
-from .conftest import REPO, LiveServer, Project
+from .conftest import ROOT, LiveServer, Project
 
-EXPECTED: dict[str, dict] = json.loads((REPO / "tests" / "sample_expectations.json").read_text("utf-8"))
+EXPECTED: dict[str, dict] = json.loads((ROOT / "tests" / "sample_expectations.json").read_text("utf-8"))
 SAMPLES = {path.removeprefix("sample_articles/"): exp for path, exp in EXPECTED.items() if path.startswith("sample_articles/")}
 
 
@@ -30,17 +30,14 @@ class Site:
 
 
 @pytest.fixture
-def site(project: Project, live: LiveServer) -> Iterator[Site]:
-    from feeds.store.db import init_db, make_engine
-
-    settings = project.settings(FEEDS_PUBLIC_URL=live.url)
-    engine = make_engine(settings.database)
-    init_db(engine)
+def site(sample_project: Project, live_server: Callable[[], LiveServer]) -> Site:
+    live = live_server()
+    settings = sample_project.settings(FEEDS_PUBLIC_URL=live.url)
+    engine = sample_project.engine
     report = scan_folder(engine, settings, workers=2)
     build(engine, settings, force=True)
     live.start(create_app(settings, engine))
-    yield Site(settings, engine, live, report)
-    engine.dispose()
+    return Site(settings, engine, live, report)
 
 
 def _when(value: str) -> datetime:
@@ -51,7 +48,6 @@ def test_every_sample_page_is_ingested(site: Site) -> None:
     assert site.report.rejected == []
     assert site.report.ingested == len(SAMPLES) >= 24
     assert len({exp["section"] for exp in SAMPLES.values()}) >= 5
-    assert site.settings.database.endswith(f"{site.settings.instance_dir}/feeds.db")
 
 
 def test_every_feed_parses_with_expected_items(site: Site) -> None:
@@ -102,7 +98,7 @@ def test_json_feed_matches(site: Site) -> None:
     assert resp.headers["content-type"] == "application/feed+json; charset=utf-8"
     feed = json.loads(resp.body)
     assert feed["version"] == "https://jsonfeed.org/version/1.1"
-    assert feed["feed_url"] == site.live.url + "feeds/all.json"
+    assert feed["feed_url"] == site.settings.base_url + "feeds/all.json"
     assert len(feed["items"]) == len(SAMPLES)
     with site.engine.connect() as conn:
         stored = recent_articles(conn, None, 1000)
@@ -120,7 +116,7 @@ def test_index_lists_every_feed_with_autodiscovery(site: Site) -> None:
     for slug in ["all", *sections]:
         for fmt, mime in (("rss", "application/rss+xml"), ("atom", "application/atom+xml"), ("json", "application/feed+json")):
             assert f'type="{mime}"' in html
-            assert f'href="{site.live.url}feeds/{slug}.{fmt}"' in html, (slug, fmt)
+            assert f'href="{site.settings.base_url}feeds/{slug}.{fmt}"' in html, (slug, fmt)
             assert f'href="/feeds/{slug}.{fmt}"' in html
 
 
@@ -130,7 +126,7 @@ def test_opml_lists_every_feed(site: Site) -> None:
     root = ElementTree.fromstring(resp.body)
     urls = {o.get("xmlUrl") for o in root.iter("outline") if o.get("xmlUrl")}
     sections = {exp["section"] for exp in SAMPLES.values()}
-    assert urls == {f"{site.live.url}feeds/{s}.{f}" for s in ["all", *sections] for f in ("rss", "atom", "json")}
+    assert urls == {f"{site.settings.base_url}feeds/{s}.{f}" for s in ["all", *sections] for f in ("rss", "atom", "json")}
     for url in urls:
         assert site.live.get(url.removeprefix(site.live.url)).status == 200
 

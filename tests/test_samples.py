@@ -19,19 +19,19 @@ from feeds.config import Settings, load_settings
 from feeds.ingest import ingest_page
 from feeds.model import Article
 
-from .conftest import REPO
+from .conftest import ROOT
 
-EXPECTED: dict[str, dict] = json.loads((REPO / "tests" / "sample_expectations.json").read_text("utf-8"))
+EXPECTED: dict[str, dict] = json.loads((ROOT / "tests" / "sample_expectations.json").read_text("utf-8"))
 FILE_TIME = datetime(2026, 11, 26, 12, 0, tzinfo=UTC)
 
 
 @pytest.fixture(scope="module")
 def settings() -> Settings:
-    return load_settings({"FEEDS_CONFIG_DIR": str(REPO / "config")})
+    return load_settings({"FEEDS_CONFIG_DIR": str(ROOT / "config")})
 
 
 def _ingest(name: str, settings: Settings) -> Article:
-    return ingest_page((REPO / name).read_bytes(), source=f"file:{Path(name).name}", settings=settings, fallback_time=FILE_TIME)
+    return ingest_page((ROOT / name).read_bytes(), source=f"file:{Path(name).name}", settings=settings, fallback_time=FILE_TIME)
 
 
 @pytest.mark.parametrize("name", sorted(EXPECTED))
@@ -80,7 +80,7 @@ def test_legacy_windows_1252_quotes_come_out_right(settings: Settings) -> None:
     legacy = [n for n, e in EXPECTED.items() if e["template"] == "legacy"]
     assert len(legacy) >= 3
     for name in legacy:
-        raw = (REPO / name).read_bytes()
+        raw = (ROOT / name).read_bytes()
         assert b"\x93" in raw or b"\x92" in raw
         article = _ingest(name, settings)
         assert "\ufffd" not in article.text and "â€" not in article.text
@@ -92,4 +92,4 @@ def test_three_templates_and_five_sections() -> None:
     assert len(samples) >= 24
     assert {e["template"] for e in samples.values()} == {"wp", "ld", "legacy"}
     assert len({e["section"] for e in samples.values()}) >= 5
-    assert sorted(samples) == sorted(f"sample_articles/{p.name}" for p in (REPO / "sample_articles").glob("*.html"))
+    assert sorted(samples) == sorted(f"sample_articles/{p.name}" for p in (ROOT / "sample_articles").glob("*.html"))

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import os
 import threading
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from datetime import UTC, datetime
 
 import feedparser
@@ -14,7 +14,6 @@ from feeds.build.publish import build
 from feeds.model import Article
 from feeds.schedule import Jobs, make_scheduler
 from feeds.store.articles import upsert_article
-from feeds.store.db import init_db, make_engine
 from feeds.sync import scan_folder
 from feeds.web import create_app
 
@@ -29,8 +28,7 @@ class Running:
 
     def __init__(self, project: Project, live: LiveServer) -> None:
         self.settings = project.settings(FEEDS_PUBLIC_URL=live.url, FEEDS_SCAN_INTERVAL="1", FEEDS_REBUILD_INTERVAL="1")
-        self.engine = make_engine(self.settings.database)
-        init_db(self.engine)
+        self.engine = project.engine
         scan_folder(self.engine, self.settings)
         build(self.engine, self.settings, force=True)
         app = create_app(self.settings, self.engine)
@@ -43,7 +41,7 @@ class Running:
 
         self.scheduler = make_scheduler(Jobs(self.engine, self.settings, on_publish=on_publish))
         self.live = live.start(app)
-        self.folder = project.articles
+        self.folder = project.articles_dir
 
     def change(self, action) -> None:  # type: ignore[no-untyped-def]
         """Do ``action`` and block until the scheduler has published the result."""
@@ -60,28 +58,32 @@ class Running:
 
 
 @pytest.fixture
-def running(project: Project, live: LiveServer) -> Iterator[Running]:
-    service = Running(project, live)
+def running(sample_project: Project, live_server: Callable[[], LiveServer]) -> Iterator[Running]:
+    service = Running(sample_project, live_server())
     service.scheduler.start()
     yield service
     service.scheduler.shutdown(wait=True)
-    service.engine.dispose()
 
 
 def test_added_edited_and_removed_pages_follow(running: Running) -> None:
     page = running.folder / "breaking-harbour-dredging.html"
     url = "https://harbourgazette.example/2026/11/20/harbour-dredging/"
 
-    running.change(lambda: page.write_text(news_page("harbour-dredging", "Harbour dredging approved"), "utf-8"))
+    running.change(lambda: page.write_text(news_page(url, "Harbour dredging approved", "Business"), "utf-8"))
     entry = running.entries("business")[url]
     assert entry.title == "Harbour dredging approved"
     assert url in running.entries("all")
     first_updated = datetime.fromisoformat(entry.updated)
 
     edited = news_page(
-        "harbour-dredging",
+        url,
         "Harbour dredging approved after late vote",
-        paragraphs=("The vote came after midnight, when the last objector finally sat down.",) * 3,
+        "Business",
+        paragraphs=[
+            "The vote came after midnight, when the last objector finally sat down and the chair called it.",
+            "Dredging will begin in the spring, once the eel migration has passed the harbour mouth.",
+            "The contractor expects the work to take eleven weeks and to close the inner basin for two of them.",
+        ],
     )
 
     def edit() -> None:
@@ -121,6 +123,7 @@ def test_scan_leaves_articles_from_other_sources_alone(running: Running) -> None
     assert pushed.id in running.entries("news")
 
     extra = running.folder / "scan-trigger.html"
-    running.change(lambda: extra.write_text(news_page("scan-trigger", "Scan trigger"), "utf-8"))
+    trigger = news_page("https://harbourgazette.example/2026/11/22/scan-trigger/", "Scan trigger for the folder", "News")
+    running.change(lambda: extra.write_text(trigger, "utf-8"))
     running.change(extra.unlink)
     assert pushed.id in running.entries("news"), "a folder scan removed an article it did not bring"

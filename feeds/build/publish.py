@@ -16,7 +16,7 @@ from feeds.build.render import EPOCH, RENDERERS, newest_update, render_opml
 from feeds.config import Settings
 from feeds.model import FeedDocument
 from feeds.store.articles import recent_articles, sections_in_use
-from feeds.store.db import ARTICLES_VERSION, BUILT_VERSION, get_version, set_version
+from feeds.store.db import ARTICLES_VERSION, BUILT_VERSION, build_transaction, get_version, set_version
 from feeds.store.documents import publish_documents
 from feeds.store.schema import feed_documents
 
@@ -91,8 +91,10 @@ def build(engine: Engine, settings: Settings, *, force: bool = False) -> BuildRe
     The read of the articles and the write of the documents share one
     transaction, so a web process sees either the old set or the new set,
     never a mix, and a failure leaves the last good documents in place.
+    ``build_transaction`` makes that read one snapshot and keeps two builds
+    (two processes) from interleaving, on PostgreSQL and SQLite alike.
     """
-    with engine.begin() as conn:
+    with build_transaction(engine) as conn:
         articles_version = get_version(conn, ARTICLES_VERSION)
         if not force and articles_version == get_version(conn, BUILT_VERSION):
             return BuildResult(built=False)

@@ -9,7 +9,7 @@ from typing import Any
 from sqlalchemy import Connection, Row, delete, insert, select, update
 
 from feeds.model import Article
-from feeds.store.db import ARTICLES_VERSION, bump_version
+from feeds.store.db import ARTICLES_VERSION, bump_version, insert_ignore
 from feeds.store.schema import articles, sources
 
 
@@ -67,15 +67,21 @@ def upsert_article(conn: Connection, article: Article, observed_at: datetime) ->
     show the new version. When the page itself does not say it was modified
     later, ``observed_at`` (the file's mtime, or the time of a push) is used.
     """
-    existing = conn.execute(
-        select(articles.c.content_hash, articles.c.updated, articles.c.source, articles.c.section)
-        .where(articles.c.id == article.id)
-        .with_for_update()
-    ).first()
-    if existing is None:
-        conn.execute(insert(articles).values(**_row_values(article)))
-        bump_version(conn, ARTICLES_VERSION)
-        return Change.INGESTED
+    # Insert first, ignoring a conflict: two concurrent pushes of a new article
+    # cannot both insert (one waits for the other's row, on PostgreSQL and SQLite
+    # alike), and the loser falls through to compare with the winner's row. The
+    # loop covers the row vanishing (a concurrent retraction) in between.
+    while True:
+        if insert_ignore(conn, articles, _row_values(article)):
+            bump_version(conn, ARTICLES_VERSION)
+            return Change.INGESTED
+        existing = conn.execute(
+            select(articles.c.content_hash, articles.c.updated, articles.c.source, articles.c.section)
+            .where(articles.c.id == article.id)
+            .with_for_update()
+        ).first()
+        if existing is not None:
+            break
     if (
         existing.content_hash == article.content_hash
         and existing.source == article.source

@@ -1,24 +1,58 @@
-"""Engine creation and the version counters kept in the ``state`` table."""
+"""Engine creation, migrations, and the version counters kept in the ``state`` table.
+
+The schema is managed by Alembic (``feeds/store/migrations``); :func:`upgrade`
+runs it programmatically under a lock, so any number of processes (a release
+step, gunicorn workers, clocks) may call it at once and exactly one migrates.
+"""
 
 from __future__ import annotations
 
+import fcntl
+from collections.abc import Iterator
+from contextlib import contextmanager
 from datetime import UTC, datetime
 from pathlib import Path
+from typing import Any
 
-from sqlalchemy import Connection, Engine, create_engine, event, select, update
+from sqlalchemy import Connection, Engine, create_engine, event, inspect, select, update
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.engine import make_url
 
-from feeds.store.schema import metadata, state
+from feeds.store.schema import state
 
 ARTICLES_VERSION = "articles_version"
 BUILT_VERSION = "built_version"
 DOCUMENTS_VERSION = "documents_version"
+# changed_at = the last time the scheduler found the feeds in step with the
+# articles (a build, or a check that found nothing to build): /healthz's freshness.
+CHECKED_VERSION = "checked_version"
+COUNTERS = (ARTICLES_VERSION, BUILT_VERSION, DOCUMENTS_VERSION, CHECKED_VERSION)
+
+MIGRATIONS = Path(__file__).with_name("migrations")
+BASELINE = "0001"  # the schema metadata.create_all made before migrations existed
+
+# PostgreSQL advisory lock keys (any fixed 64-bit numbers, distinct per purpose).
+MIGRATE_LOCK = 0x66656564_0001
+BUILD_LOCK = 0x66656564_0002
+SCHEDULER_LOCK = 0x66656564_0003
 
 
-def make_engine(url: str) -> Engine:
+def is_sqlite(engine_or_conn: Engine | Connection) -> bool:
+    return engine_or_conn.dialect.name == "sqlite"
+
+
+def sqlite_path(engine: Engine) -> Path | None:
+    """The database file of a SQLite engine (None for PostgreSQL or in-memory)."""
+    if not is_sqlite(engine):
+        return None
+    database = engine.url.database
+    return Path(database) if database and database != ":memory:" else None
+
+
+def make_engine(url: str, *, application_name: str | None = None) -> Engine:
     """An engine for ``url``; SQLite gets WAL and a busy timeout so the web and the
-    scheduler can share one file without "database is locked" errors."""
+    scheduler can share one file without "database is locked" errors. On
+    PostgreSQL ``application_name`` shows in ``pg_stat_activity``."""
     parsed = make_url(url)
     if parsed.get_backend_name() == "sqlite":
         if parsed.database and parsed.database != ":memory:":
@@ -33,23 +67,145 @@ def make_engine(url: str) -> Engine:
             cur.close()
 
         return engine
-    return create_engine(url, pool_pre_ping=True)
+    connect_args: dict[str, Any] = {"application_name": (application_name or "feeds")[:63]}
+    return create_engine(url, pool_pre_ping=True, connect_args=connect_args)
 
 
-def init_db(engine: Engine) -> None:
-    """Create missing tables and the counters rows."""
-    metadata.create_all(engine)
-    with engine.begin() as conn:
-        for key in (ARTICLES_VERSION, BUILT_VERSION, DOCUMENTS_VERSION):
-            _insert_ignore(conn, key)
+@contextmanager
+def file_lock(path: Path) -> Iterator[None]:
+    """An exclusive ``flock`` on ``path`` (created if missing), released on exit or death."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    with path.open("a") as fh:
+        fcntl.flock(fh, fcntl.LOCK_EX)
+        try:
+            yield
+        finally:
+            fcntl.flock(fh, fcntl.LOCK_UN)
 
 
-def _insert_ignore(conn: Connection, key: str) -> None:
-    values = {"key": key, "value": 0, "changed_at": None}
-    if conn.dialect.name == "postgresql":
-        conn.execute(postgresql.insert(state).values(**values).on_conflict_do_nothing())
-    else:
-        conn.execute(sqlite.insert(state).values(**values).on_conflict_do_nothing())
+def _alembic_config(conn: Connection) -> Any:
+    from alembic.config import Config
+
+    cfg = Config()
+    cfg.set_main_option("script_location", str(MIGRATIONS))
+    cfg.attributes["connection"] = conn
+    return cfg
+
+
+def head_revision() -> str:
+    from alembic.script import ScriptDirectory
+
+    cfg = _alembic_config(None)  # type: ignore[arg-type]
+    head = ScriptDirectory.from_config(cfg).get_current_head()
+    assert head is not None
+    return head
+
+
+def current_revision(engine: Engine) -> str | None:
+    from alembic.runtime.migration import MigrationContext
+
+    with engine.connect() as conn:
+        return MigrationContext.configure(conn).get_current_revision()
+
+
+def upgrade(engine: Engine, revision: str = "head") -> tuple[str | None, str | None]:
+    """Migrate the schema to ``revision``; returns (before, after) revisions.
+
+    Serialised across processes: a PostgreSQL advisory lock held for the
+    migration's transaction (DDL is transactional there, so a failed migration
+    leaves nothing behind), or a file lock beside the SQLite file. A database
+    made by ``create_all`` before migrations existed is stamped at the baseline.
+    """
+    from alembic import command
+    from alembic.runtime.migration import MigrationContext
+
+    lock_file = sqlite_path(engine)
+    with file_lock(lock_file.with_name(lock_file.name + ".migrate.lock")) if lock_file else _nothing():
+        with engine.begin() as conn:
+            if conn.dialect.name == "postgresql":
+                conn.execute(select(_pg_func("pg_advisory_xact_lock", MIGRATE_LOCK)))
+            before = MigrationContext.configure(conn).get_current_revision()
+            cfg = _alembic_config(conn)
+            if before is None and inspect(conn).has_table("articles"):
+                command.stamp(cfg, BASELINE)
+            command.upgrade(cfg, revision)
+            after = MigrationContext.configure(conn).get_current_revision()
+    return before, after
+
+
+@contextmanager
+def _nothing() -> Iterator[None]:
+    yield
+
+
+def _pg_func(name: str, *args: Any) -> Any:
+    from sqlalchemy import func
+
+    return getattr(func, name)(*args)
+
+
+def init_db(engine: Engine) -> tuple[str | None, str | None]:
+    """Bring the schema to head and make sure the counter rows exist; (before, after)."""
+    revisions = upgrade(engine)
+    with engine.connect() as conn:  # read first: a started process writes nothing if all is there
+        present = set(conn.execute(select(state.c.key)).scalars())
+    if missing := [key for key in COUNTERS if key not in present]:
+        with engine.begin() as conn:
+            for key in missing:
+                insert_ignore(conn, state, {"key": key, "value": 0, "changed_at": None})
+    return revisions
+
+
+def insert_ignore(conn: Connection, table: Any, values: dict[str, Any]) -> bool:
+    """INSERT ... ON CONFLICT DO NOTHING (race-safe on both backends); True if inserted."""
+    dialect = postgresql if conn.dialect.name == "postgresql" else sqlite
+    key = list(table.primary_key.columns)[0]
+    statement = dialect.insert(table).values(**values).on_conflict_do_nothing().returning(key)
+    return conn.execute(statement).first() is not None
+
+
+@contextmanager
+def build_transaction(engine: Engine) -> Iterator[Connection]:
+    """A transaction for a build: one consistent read of the articles and an atomic
+    publish, and never two builds at once (whichever process runs them).
+
+    PostgreSQL: a session advisory lock taken *before* the transaction starts,
+    then REPEATABLE READ, so every query of the build sees the same snapshot and
+    a build that waited for another sees what that one committed. SQLite:
+    ``BEGIN IMMEDIATE`` takes the write lock up front (waiting up to the busy
+    timeout), which both serialises builds and fixes the snapshot.
+    """
+    with engine.connect() as conn:
+        if conn.dialect.name == "postgresql":
+            conn.execute(select(_pg_func("pg_advisory_lock", BUILD_LOCK)))
+            conn.commit()
+            try:
+                conn = conn.execution_options(isolation_level="REPEATABLE READ")
+                with conn.begin():
+                    yield conn
+            finally:
+                if not conn.invalidated and not conn.closed:
+                    conn.rollback()
+                    conn.execute(select(_pg_func("pg_advisory_unlock", BUILD_LOCK)))
+                    conn.commit()
+        else:
+            with conn.begin():
+                conn.exec_driver_sql("BEGIN IMMEDIATE")
+                yield conn
+
+
+@contextmanager
+def read_snapshot(engine: Engine) -> Iterator[Connection]:
+    """A read-only transaction whose queries all see one snapshot (nothing is locked)."""
+    with engine.connect() as conn:
+        if conn.dialect.name == "postgresql":
+            conn = conn.execution_options(isolation_level="REPEATABLE READ", postgresql_readonly=True)
+            with conn.begin():
+                yield conn
+        else:
+            with conn.begin():
+                conn.exec_driver_sql("BEGIN")  # deferred: the snapshot starts at the first read
+                yield conn
 
 
 def get_version(conn: Connection, key: str) -> int:

@@ -2,15 +2,20 @@
 before Flask's dispatch; Flask handles the index page, health check and errors.
 
 ``gunicorn 'feeds.web:create_app()'`` reads settings from the environment, as on a PaaS.
+A web process never runs the scheduler (that is ``feeds clock``); it follows
+the database, and takes pushed articles through :mod:`feeds.web.api`.
 """
 
 from __future__ import annotations
+
+import os
 
 from flask import Flask
 from sqlalchemy import Engine
 
 from feeds.config import Settings, load_settings
 from feeds.store.db import init_db, make_engine
+from feeds.web.api import api as api_blueprint
 from feeds.web.documents import DocumentCache, FeedResponder
 from feeds.web.pages import pages
 
@@ -18,8 +23,8 @@ from feeds.web.pages import pages
 def create_app(settings: Settings | None = None, engine: Engine | None = None) -> Flask:
     settings = settings or load_settings()
     if engine is None:
-        engine = make_engine(settings.database)
-        init_db(engine)
+        engine = make_engine(settings.database, application_name=f"feeds web {os.getpid()}")
+        init_db(engine)  # a no-op at head; serialised with other processes if not
     cache = DocumentCache(engine, settings)
     cache.refresh()
 
@@ -27,5 +32,6 @@ def create_app(settings: Settings | None = None, engine: Engine | None = None) -
     app.config["FEEDS_SETTINGS"] = settings
     app.extensions["feeds"] = {"engine": engine, "cache": cache, "settings": settings}
     app.register_blueprint(pages)
+    app.register_blueprint(api_blueprint)
     app.wsgi_app = FeedResponder(app.wsgi_app, cache, settings)  # type: ignore[method-assign]
     return app

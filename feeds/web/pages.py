@@ -11,7 +11,7 @@ from sqlalchemy.exc import SQLAlchemyError
 from werkzeug.exceptions import HTTPException
 
 from feeds.build.catalog import ALL, FORMAT_LABELS, FORMATS, OPML_PATH, feed_specs
-from feeds.store.db import BUILT_VERSION, get_changed_at
+from feeds.store.db import BUILT_VERSION, CHECKED_VERSION, get_changed_at
 
 pages = Blueprint("pages", __name__)
 
@@ -40,32 +40,48 @@ def index() -> Response:
     return resp
 
 
+RETRY_AFTER = "30"
+
+
 @pages.get("/healthz")
 def healthz() -> tuple[Response, int]:
-    """Liveness and freshness: is the database answering, and how old is the newest build."""
+    """Liveness and freshness: is the database answering, and how old are the feeds.
+
+    The feeds' age is the time since the scheduler last found them in step with
+    the articles (a build, or a check that found nothing to build), so a quiet
+    night is not "stale" but a dead or stuck clock is. With ``max_feed_age`` set,
+    older than that answers 503 with Retry-After, for a PaaS health check or uptime
+    monitor; the JSON says which.
+    """
     ext = _feeds()
     settings = ext["settings"]
-    body: dict[str, Any] = {"database": "ok", "documents": len(ext["cache"].documents)}
-    status = 200
+    cache = ext["cache"]
+    cache.get(OPML_PATH)  # follow the database, so the counts below are current
+    body: dict[str, Any] = {"database": "ok", "documents": len(cache.documents), "documents_version": cache.version}
     try:
         with ext["engine"].connect() as conn:
             conn.execute(text("SELECT 1"))
             built_at = get_changed_at(conn, BUILT_VERSION)
+            checked_at = get_changed_at(conn, CHECKED_VERSION)
     except SQLAlchemyError as exc:
         body["database"] = f"error: {exc.__class__.__name__}"
         resp = jsonify(body | {"status": "unavailable"})
-        resp.headers["Retry-After"] = "30"
+        resp.headers["Retry-After"] = RETRY_AFTER
         return resp, 503
-    age = None if built_at is None else (datetime.now(UTC) - built_at).total_seconds()
+    current_at = max((t for t in (built_at, checked_at) if t is not None), default=None)
+    age = None if current_at is None else max(0.0, (datetime.now(UTC) - current_at).total_seconds())
     body["last_build"] = None if built_at is None else built_at.isoformat()
-    body["build_age_seconds"] = None if age is None else round(age, 1)
-    if settings.max_feed_age and (age is None or age > settings.max_feed_age):
-        status = 503
-    body["status"] = "ok" if status == 200 else "stale"
+    body["last_check"] = None if checked_at is None else checked_at.isoformat()
+    body["feeds_age_seconds"] = None if age is None else round(age, 1)
+    body["max_feed_age"] = settings.max_feed_age or None
+    stale = bool(settings.max_feed_age) and (age is None or age > settings.max_feed_age)
+    body["status"] = "stale" if stale else "ok"
     resp = jsonify(body)
-    if status == 503:
-        resp.headers["Retry-After"] = "30"
-    return resp, status
+    resp.headers["Cache-Control"] = "no-store"
+    if stale:
+        resp.headers["Retry-After"] = RETRY_AFTER
+        return resp, 503
+    return resp, 200
 
 
 @pages.app_errorhandler(HTTPException)
@@ -74,5 +90,5 @@ def http_error(exc: HTTPException) -> tuple[Response, int]:
     code = exc.code or 500
     resp = Response(f"{exc.name.lower()}\n", mimetype="text/plain")
     if code == 503:
-        resp.headers["Retry-After"] = "30"
+        resp.headers["Retry-After"] = RETRY_AFTER
     return resp, code

@@ -1,0 +1,141 @@
+"""The push API, for a CMS webhook: ``POST /api/articles`` and ``DELETE /api/articles/<id>``.
+
+Authenticated with ``Authorization: Bearer <FEEDS_INGEST_TOKEN>``, compared in
+constant time; with no token configured the API answers 404 (it is off).
+A pushed page goes through the same ingester as the articles folder and is
+stored with ``source = "push"``; the feeds follow at the clock's next build.
+
+Statuses: 201 new article, 200 updated or unchanged (a replay), 401 missing or
+wrong token, 404 API off or unknown id, 413 body above ``MAX_BODY``, 415 not
+HTML or JSON, 400 JSON that does not parse, 422 not an article (with the reason).
+"""
+
+from __future__ import annotations
+
+import hmac
+import json
+from datetime import UTC, datetime
+from typing import Any
+
+from flask import Blueprint, Response, current_app, jsonify, request
+
+from feeds.ingest import IngestError, ingest_page
+from feeds.model import Article
+from feeds.store.articles import Change, delete_article, get_article, upsert_article
+
+api = Blueprint("api", __name__, url_prefix="/api")
+
+MAX_BODY = 5 * 1024 * 1024  # bytes; a large article page is well under 1 MiB
+HTML_TYPES = ("text/html", "application/xhtml+xml")
+JSON_TYPES = ("application/json",)
+PUSH_SOURCE = "push"
+
+
+def _feeds() -> dict[str, Any]:
+    return current_app.extensions["feeds"]
+
+
+def _error(status: int, message: str, headers: dict[str, str] | None = None) -> Response:
+    resp = jsonify({"error": message})
+    resp.status_code = status
+    resp.headers.update(headers or {})
+    return resp
+
+
+@api.before_request
+def authenticate() -> Response | None:
+    token = _feeds()["settings"].ingest_token
+    if not token:
+        return _error(404, "the push API is off (no FEEDS_INGEST_TOKEN configured)")
+    scheme, _, given = request.headers.get("Authorization", "").partition(" ")
+    challenge = {"WWW-Authenticate": 'Bearer realm="feeds"'}
+    if scheme.lower() != "bearer" or not given:
+        return _error(401, "missing bearer token", challenge)
+    if not hmac.compare_digest(given.strip().encode("utf-8"), token.encode("utf-8")):
+        return _error(401, "wrong bearer token", challenge | {"WWW-Authenticate": 'Bearer realm="feeds", error="invalid_token"'})
+    return None
+
+
+def article_json(article: Article) -> dict[str, Any]:
+    return {
+        "id": article.id,
+        "url": article.url,
+        "title": article.title,
+        "section": article.section,
+        "published": article.published.isoformat(),
+        "updated": article.updated.isoformat(),
+        "summary": article.summary,
+        "authors": list(article.authors),
+        "image": article.image,
+        "tags": list(article.tags),
+        "language": article.language,
+        "word_count": article.word_count,
+        "content_hash": article.content_hash,
+        "source": article.source,
+        "content_html": article.content_html,
+        "warnings": list(article.warnings),
+    }
+
+
+def _read_body() -> bytes | Response:
+    length = request.content_length
+    if length is not None and length > MAX_BODY:
+        return _error(413, f"body is {length} bytes; the limit is {MAX_BODY}")
+    data = request.stream.read(MAX_BODY + 1)  # also bounds a chunked body with no length
+    if len(data) > MAX_BODY:
+        return _error(413, f"body is over the limit of {MAX_BODY} bytes")
+    return data
+
+
+@api.post("/articles")
+def push_article() -> Response:
+    ext = _feeds()
+    mimetype = request.mimetype
+    if mimetype not in HTML_TYPES + JSON_TYPES:
+        return _error(415, "send the article page as text/html, or application/json with html and url")
+    body = _read_body()
+    if isinstance(body, Response):
+        return body
+    base_url: str | None = None
+    if mimetype in JSON_TYPES:
+        try:
+            payload = json.loads(body)
+        except (ValueError, UnicodeDecodeError) as exc:
+            return _error(400, f"body is not valid JSON: {exc}")
+        if not isinstance(payload, dict) or not isinstance(payload.get("html"), str):
+            return _error(422, 'JSON body must be an object with "html" (the page) and "url" (where it lives)')
+        url = payload.get("url")
+        if url is not None and not isinstance(url, str):
+            return _error(422, '"url" must be a string')
+        base_url = url or None
+        page = payload["html"].encode("utf-8")
+    else:
+        page = body
+    if not page.strip():
+        return _error(422, "empty page")
+    now = datetime.now(UTC)
+    try:
+        article = ingest_page(page, source=PUSH_SOURCE, settings=ext["settings"], base_url=base_url, fallback_time=now)
+    except IngestError as exc:
+        return _error(422, f"not an article: {exc}")
+    except RecursionError:
+        return _error(422, "not an article: page is nested too deeply to parse")
+    with ext["engine"].begin() as conn:
+        change = upsert_article(conn, article, now)
+        stored = get_article(conn, article.id) or article
+    resp = jsonify(article_json(stored) | {"change": change.value})
+    resp.status_code = 201 if change is Change.INGESTED else 200
+    if change is Change.INGESTED:
+        resp.headers["Location"] = f"/api/articles/{stored.id}"
+    return resp
+
+
+@api.delete("/articles/<path:article_id>", merge_slashes=False)
+def retract_article(article_id: str) -> Response:
+    """Retract an article from the feeds; the id is the article's ``id`` (its canonical
+    URL), as is or percent-encoded: ``DELETE /api/articles/https://site/a/b``."""
+    with _feeds()["engine"].begin() as conn:
+        gone = delete_article(conn, article_id)
+    if not gone:
+        return _error(404, f"no article with id {article_id!r}")
+    return jsonify({"id": article_id, "deleted": True})

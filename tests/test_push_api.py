@@ -1,0 +1,225 @@
+"""The push API: every status, replays and concurrent pushes give one item, retraction."""
+
+from __future__ import annotations
+
+import json
+import threading
+import urllib.request
+from urllib.error import HTTPError
+
+import feedparser
+import pytest
+from sqlalchemy import func, select
+
+from feeds.store.schema import articles
+import feeds.web.api as api_module
+from tests.pages import news_page, story
+
+TOKEN = "s3cret-token-for-tests"
+AUTH = {"Authorization": f"Bearer {TOKEN}"}
+URL = "https://harbourgazette.example/news/ferry-timetable"
+
+
+@pytest.fixture
+def app(project):
+    return project.app(FEEDS_INGEST_TOKEN=TOKEN)
+
+
+@pytest.fixture
+def client(app):
+    return app.test_client()
+
+
+def push_html(client, html=None, headers=AUTH, content_type="text/html; charset=utf-8"):
+    return client.post("/api/articles", data=(html or news_page()).encode(), headers=headers, content_type=content_type)
+
+
+def count_articles(project) -> int:
+    with project.engine.connect() as conn:
+        return conn.execute(select(func.count()).select_from(articles)).scalar_one()
+
+
+def feed_items(project, app, path="/feeds/all.rss"):
+    project.build()
+    app.extensions["feeds"]["cache"].refresh()
+    resp = app.test_client().get(path)
+    assert resp.status_code == 200
+    return feedparser.parse(resp.data).entries
+
+
+def test_api_is_off_without_a_token(project):
+    client = project.app().test_client()
+    resp = client.post("/api/articles", data=news_page(), headers=AUTH, content_type="text/html")
+    assert resp.status_code == 404
+    assert "off" in resp.get_json()["error"]
+    assert count_articles(project) == 0
+
+
+@pytest.mark.parametrize(
+    "headers",
+    [{}, {"Authorization": "Basic dXNlcjpwYXNz"}, {"Authorization": "Bearer"}, {"Authorization": "Bearer wrong"},
+     {"Authorization": f"Bearer {TOKEN}x"}, {"Authorization": f"Bearer {TOKEN[:-1]}"}],
+    ids=["missing", "basic", "empty", "wrong", "longer", "prefix"],
+)
+def test_401_for_a_missing_or_wrong_token(project, client, headers):
+    resp = push_html(client, headers=headers)
+    assert resp.status_code == 401
+    assert resp.headers["WWW-Authenticate"].startswith("Bearer")
+    assert client.delete(f"/api/articles/{URL}", headers=headers).status_code == 401
+    assert count_articles(project) == 0
+
+
+def test_token_is_compared_in_constant_time(monkeypatch, client):
+    seen = []
+    real = api_module.hmac.compare_digest
+    monkeypatch.setattr(api_module.hmac, "compare_digest", lambda a, b: seen.append((a, b)) or real(a, b))
+    assert push_html(client, headers={"Authorization": "Bearer nope"}).status_code == 401
+    assert seen == [(b"nope", TOKEN.encode())]
+
+
+def test_413_above_the_size_limit(monkeypatch, project, client):
+    monkeypatch.setattr(api_module, "MAX_BODY", 1000)
+    page = news_page()
+    assert len(page) > 1000
+    resp = push_html(client, page)
+    assert resp.status_code == 413
+    assert "limit" in resp.get_json()["error"]
+    resp = client.post("/api/articles", data=json.dumps({"html": page, "url": URL}), headers=AUTH,
+                       content_type="application/json")
+    assert resp.status_code == 413
+    assert count_articles(project) == 0
+
+
+def test_413_for_a_chunked_body_without_length(monkeypatch, project, app, live_server):
+    monkeypatch.setattr(api_module, "MAX_BODY", 1000)
+    server = live_server(app)
+
+    def chunks():
+        for _ in range(10):
+            yield b"<p>" + b"x" * 500 + b"</p>"
+
+    req = urllib.request.Request(f"{server.url}/api/articles", data=chunks(), method="POST",
+                                 headers={**AUTH, "Content-Type": "text/html", "Transfer-Encoding": "chunked"})
+    with pytest.raises(HTTPError) as err:
+        urllib.request.urlopen(req, timeout=10)
+    assert err.value.code == 413
+    assert count_articles(project) == 0
+
+
+@pytest.mark.parametrize("content_type", ["text/plain", "application/x-www-form-urlencoded", "image/png", ""])
+def test_415_for_other_content_types(project, client, content_type):
+    resp = client.post("/api/articles", data=news_page().encode(), headers={**AUTH, "Content-Type": content_type})
+    assert resp.status_code == 415
+    assert count_articles(project) == 0
+
+
+def test_400_for_json_that_does_not_parse(client):
+    resp = client.post("/api/articles", data=b'{"html": ', headers=AUTH, content_type="application/json")
+    assert resp.status_code == 400
+    assert "JSON" in resp.get_json()["error"]
+
+
+@pytest.mark.parametrize(
+    ("body", "content_type", "reason"),
+    [
+        (json.dumps({"url": URL}), "application/json", "html"),
+        (json.dumps(["not", "an", "object"]), "application/json", "html"),
+        (json.dumps({"html": news_page(), "url": 7}), "application/json", "url"),
+        ("", "text/html", "empty"),
+        ("<html><body><p>Opening hours: 9 to 5.</p></body></html>", "text/html", "not an article"),
+    ],
+    ids=["json-without-html", "json-not-object", "json-bad-url", "empty", "not-an-article"],
+)
+def test_422_with_the_reason(project, client, body, content_type, reason):
+    resp = client.post("/api/articles", data=body.encode(), headers=AUTH, content_type=content_type)
+    assert resp.status_code == 422
+    assert reason in resp.get_json()["error"]
+    assert count_articles(project) == 0
+
+
+def test_201_then_200_with_the_normalised_article(project, app, client):
+    resp = push_html(client)
+    assert resp.status_code == 201
+    body = resp.get_json()
+    assert body["id"] == URL and body["url"] == URL
+    assert body["title"] == "Ferry timetable changes for the winter"
+    assert body["section"] == "news" and body["source"] == "push" and body["change"] == "ingested"
+    assert body["published"].startswith("2026-11-20T09:00:00")
+    assert resp.headers["Location"] == f"/api/articles/{URL}"
+
+    replay = push_html(client)
+    assert replay.status_code == 200 and replay.get_json()["change"] == "unchanged"
+
+    edited = push_html(client, news_page(headline="Ferry timetable changes, again"))
+    assert edited.status_code == 200
+    assert edited.get_json()["change"] == "updated"
+    assert edited.get_json()["updated"] > body["updated"]
+    assert count_articles(project) == 1
+    entries = feed_items(project, app)
+    assert [e.title for e in entries] == ["Ferry timetable changes, again"]
+
+
+def test_json_body_with_html_and_url(project, app, client):
+    resp = client.post("/api/articles", data=json.dumps({"html": news_page(section="Sport"), "url": URL}),
+                       headers=AUTH, content_type="application/json")
+    assert resp.status_code == 201, resp.get_json()
+    assert resp.get_json()["section"] == "sport"
+    assert [e.link for e in feed_items(project, app, "/feeds/sport.rss")] == [URL]
+
+
+def test_pushed_articles_reach_the_feeds_at_the_next_build(project, app, client):
+    for n in range(3):
+        assert push_html(client, story(n)).status_code == 201
+    assert app.test_client().get("/feeds/all.rss").status_code == 404  # nothing built yet
+    assert len(feed_items(project, app)) == 3
+
+
+def test_replayed_and_concurrent_pushes_give_one_item(project, app, live_server):
+    """A webhook retried, or fired by two CMS nodes at once, over real HTTP."""
+    server = live_server(app)
+    page = news_page().encode()
+    statuses: list[int] = []
+    barrier = threading.Barrier(10)
+
+    def push() -> None:
+        req = urllib.request.Request(f"{server.url}/api/articles", data=page, method="POST",
+                                     headers={**AUTH, "Content-Type": "text/html"})
+        barrier.wait()
+        try:
+            with urllib.request.urlopen(req, timeout=30) as resp:
+                statuses.append(resp.status)
+        except HTTPError as exc:
+            statuses.append(exc.code)
+
+    threads = [threading.Thread(target=push) for _ in range(10)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    assert sorted(statuses) == [200] * 9 + [201]
+    for _ in range(3):  # replays after the fact
+        req = urllib.request.Request(f"{server.url}/api/articles", data=page, method="POST",
+                                     headers={**AUTH, "Content-Type": "text/html"})
+        with urllib.request.urlopen(req, timeout=30) as resp:
+            assert resp.status == 200
+    assert count_articles(project) == 1
+    assert [e.id for e in feed_items(project, app)] == [URL]
+
+
+def test_delete_retracts_the_article_from_the_feeds(project, app, client, live_server):
+    assert push_html(client).status_code == 201
+    assert push_html(client, story(1)).status_code == 201
+    assert len(feed_items(project, app)) == 2
+
+    resp = client.delete(f"/api/articles/{URL}", headers=AUTH)
+    assert resp.status_code == 200 and resp.get_json() == {"id": URL, "deleted": True}
+    assert [e.id for e in feed_items(project, app)] == ["https://harbourgazette.example/story/1"]
+    assert client.delete(f"/api/articles/{URL}", headers=AUTH).status_code == 404
+
+    # Over real HTTP, with the id percent-encoded as a careful client sends it.
+    server = live_server(app)
+    encoded = urllib.request.quote("https://harbourgazette.example/story/1", safe="")
+    req = urllib.request.Request(f"{server.url}/api/articles/{encoded}", method="DELETE", headers=AUTH)
+    with urllib.request.urlopen(req, timeout=10) as r:
+        assert r.status == 200
+    assert count_articles(project) == 0
