@@ -129,7 +129,8 @@ class LiveServer:
         self.server = make_server("127.0.0.1", 0, self._dispatch, threaded=True)
         self.port = self.server.port
         self.base_url = f"http://127.0.0.1:{self.port}/"
-        self.thread = threading.Thread(target=self.server.serve_forever, daemon=True)
+        # a short poll so that stop() returns at once (the default waits up to half a second)
+        self.thread = threading.Thread(target=self.server.serve_forever, kwargs={"poll_interval": 0.05}, daemon=True)
         self.thread.start()
 
     def _dispatch(self, environ: dict[str, Any], start_response: Callable[..., Any]) -> Any:
@@ -256,7 +257,7 @@ def start_hub() -> Hub:
     server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
     server.daemon_threads = True
     hub = Hub(server, f"http://127.0.0.1:{server.server_address[1]}/hub")
-    threading.Thread(target=server.serve_forever, daemon=True).start()
+    threading.Thread(target=server.serve_forever, kwargs={"poll_interval": 0.05}, daemon=True).start()
     return hub
 
 

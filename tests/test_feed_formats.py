@@ -181,6 +181,9 @@ def test_opml_lists_every_feed(served: Served) -> None:
     assert urls == [served.url(f"feeds/{s}.{f}") for s in ("all", "world", "business", "sport") for f in ("rss", "atom", "json")]
     for outline in root.iter("outline"):
         assert outline.get("text")
+        # W3C validator: an outline with more than text needs a type; folders carry text alone
+        assert outline.get("type") in ("rss", "json") if outline.get("xmlUrl") else outline.keys() == ["text"]
+    assert root.find("head/docs") is None
 
 
 def test_rebuild_is_byte_stable_and_touches_only_changed_feeds(served: Served) -> None:

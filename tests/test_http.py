@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import gzip
 import http.client
+import time
 from email.utils import format_datetime, parsedate_to_datetime
 from pathlib import Path
 
@@ -12,7 +13,7 @@ import pytest
 from lxml import etree
 
 from feeds.build import publish
-from feeds.web.documents import DocumentCache, FeedResponder
+from feeds.web.documents import POLL_WAIT, DocumentCache, FeedResponder
 from tests.fixtures_serve import LiveServer, Project, Served, make_article, served  # noqa: F401
 
 FEEDS = {
@@ -196,7 +197,9 @@ def test_a_failing_build_keeps_the_last_good_documents(served: Served, monkeypat
 
     monkeypatch.setitem(publish.RENDERERS, "atom", broken)
     jobs = served.project.jobs()
-    jobs.rebuild()  # a scheduled job logs the failure and never raises
+    with pytest.raises(RuntimeError):
+        publish.build(served.project.engine, served.settings)
+    jobs.rebuild()  # the scheduler's job logs the failure and carries on
     assert served.project.documents_version() == version, "nothing published"
     cache = served.project.app.extensions["feeds"]["cache"]
     cache.refresh()
@@ -217,6 +220,17 @@ def test_database_gone_keeps_serving_from_memory(served: Served) -> None:
     assert cache.refresh() is False
     r = served.server.get("/feeds/world.rss")
     assert r.status == 200 and r.body == body
+
+
+def test_a_stuck_check_of_the_database_holds_requests_up_a_second_at_most(served: Served) -> None:
+    cache = served.project.app.extensions["feeds"]["cache"]
+    body = served.server.get("/feeds/world.rss").body
+    with cache._lock:  # another thread is checking the database, and it hangs
+        cache.checked_at = 0.0  # and the poll is due
+        started = time.monotonic()
+        r = served.server.get("/feeds/world.rss")
+        assert r.status == 200 and r.body == body
+        assert time.monotonic() - started < POLL_WAIT + 2
 
 
 def _broken_engine(root: Path):  # type: ignore[no-untyped-def]
@@ -303,8 +317,7 @@ def test_index_page_autodiscovery_and_subscribe_links(served: Served) -> None:
             assert (mime, served.url(f"feeds/{slug}.{fmt}")) in alternates
     assert not any("culture" in href for _, href in alternates)
     hrefs = {a.get("href") for a in doc.iter("a")}
-    # relative, so they also work behind a proxy that serves us under a path prefix
-    assert {"feeds/world.rss", "feeds/sport.atom", "feeds/all.json", "feeds.opml"} <= hrefs
+    assert {"/feeds/world.rss", "/feeds/sport.atom", "/feeds/all.json", "/feeds.opml"} <= hrefs
 
 
 def test_healthz_and_flask_errors_are_short(served: Served) -> None:

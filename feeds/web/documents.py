@@ -47,6 +47,7 @@ OPML_URL = "/feeds.opml"
 STATIC_TYPES = {".xsl": "text/xsl; charset=utf-8"}
 RETRY_AFTER = "30"
 REDIRECT_CACHE = "public, max-age=86400"
+POLL_WAIT = 1.0  # seconds a request waits for another thread's check of the database
 MAX_MEMO = 512  # distinct Accept-Encoding (and Accept) values remembered
 
 PLAIN, GZIP = 0, 1
@@ -153,32 +154,59 @@ class DocumentCache:
     def refresh(self) -> bool:
         """Reload if the published set moved; True if it did. Keeps the old set on error."""
         with self._lock:
+            return self._refresh_locked()
+
+    def _poll(self) -> None:
+        """The request path's check. If another thread is checking already, wait for
+        it (its result is ours), but never longer than ``POLL_WAIT``: a slow or
+        unreachable database holds up one request thread, the rest are served from
+        the current set."""
+        if not self._lock.acquire(timeout=POLL_WAIT):
+            return
+        try:
+            if time.monotonic() - self.checked_at >= self.poll_interval:  # nobody did it meanwhile
+                self._refresh_locked()
+        finally:
+            self._lock.release()
+
+    def _refresh_locked(self) -> bool:
+        try:
+            return self._reload()
+        finally:
+            # Stamped when done, not when started: a request arriving meanwhile
+            # waits for this check (in _poll) instead of taking the old set as fresh.
             self.checked_at = time.monotonic()
-            try:
-                with self.engine.connect() as conn:
-                    version = get_version(conn, DOCUMENTS_VERSION)
-                    if version == self.version:
-                        return False
-                    docs = load_documents(conn)
-            except SQLAlchemyError as exc:
-                log.warning("could not check for new feed documents: %s", exc.__class__.__name__)
-                return False
-            max_age = self.settings.cache_max_age
-            old = self.documents
-            documents = {}
+
+    def _reload(self) -> bool:
+        try:
+            with self.engine.connect() as conn:
+                version = get_version(conn, DOCUMENTS_VERSION)
+                if version == self.version:
+                    return False
+                docs = load_documents(conn)
+        except SQLAlchemyError as exc:
+            log.warning("could not check for new feed documents: %s", exc.__class__.__name__)
+            return False
+        max_age = self.settings.cache_max_age
+        old = self.documents
+        documents = {}
+        try:
             for path, doc in docs.items():
                 same = old.get(path)
                 documents[path] = same if same is not None and same.doc == doc else prepare(doc, max_age)
-            by_url = {"/" + path: prepared for path, prepared in documents.items()}
-            by_url.update(self.static)
-            self.documents, self.by_url = documents, by_url  # each swap is atomic
-            self.version = version
-            return True
+        except Exception:  # a bad row must not turn every feed request into a 500
+            log.exception("could not prepare the published documents; serving the previous set")
+            return False
+        by_url = {"/" + path: prepared for path, prepared in documents.items()}
+        by_url.update(self.static)
+        self.documents, self.by_url = documents, by_url  # each swap is atomic
+        self.version = version
+        return True
 
     def lookup(self, url_path: str) -> Prepared | None:
         """The response for a URL path (``/feeds/world.rss``), following the database."""
         if time.monotonic() - self.checked_at >= self.poll_interval:
-            self.refresh()
+            self._poll()
         return self.by_url.get(url_path)
 
     def get(self, path: str) -> Prepared | None:
