@@ -31,6 +31,7 @@ import re
 import shutil
 import signal
 import socket
+import statistics
 import subprocess
 import sys
 import tempfile
@@ -242,17 +243,43 @@ def check(server: Server) -> None:
     assert status == 304 and body304 == b"", (server.name, status)
 
 
-def wrk(url: str, headers: dict[str, str], args: argparse.Namespace, duration: float) -> tuple[float, str]:
+def server_cpu_seconds(proc: subprocess.Popen[bytes]) -> float:
+    """CPU time (user + system) of a server's processes: the master and its workers."""
+    pids = [proc.pid]
+    try:
+        children = subprocess.run(["pgrep", "-P", str(proc.pid)], capture_output=True, text=True).stdout
+        pids += [int(p) for p in children.split()]
+    except (OSError, ValueError):
+        pass
+    ticks = 0
+    for pid in pids:
+        try:
+            with open(f"/proc/{pid}/stat") as fh:
+                fields = fh.read().rsplit(")", 1)[1].split()
+            ticks += int(fields[11]) + int(fields[12])
+        except (OSError, IndexError, ValueError):
+            continue
+    return ticks / os.sysconf("SC_CLK_TCK")
+
+
+def wrk(
+    url: str, headers: dict[str, str], args: argparse.Namespace, duration: float, server: Server | None = None
+) -> tuple[float, float, str]:
+    """``(requests/s, server CPU microseconds per request, problems)`` for one wrk run."""
     cmd = ["taskset", "-c", args.client_cpu, "wrk", "-t", "1", "-c", str(args.connections), "-d", f"{max(1, round(duration))}s"]
     for name, value in headers.items():
         cmd += ["-H", f"{name}: {value}"]
+    cpu0 = server_cpu_seconds(server.proc) if server else 0.0
     run = subprocess.run([*cmd, url], capture_output=True, text=True, timeout=duration + 60)
+    cpu = (server_cpu_seconds(server.proc) - cpu0) if server else 0.0
     out = run.stdout
     rate = re.search(r"Requests/sec:\s+([\d.]+)", out)
+    count = re.search(r"(\d+) requests in", out)
     problems = re.findall(r"(Non-2xx or 3xx responses: \d+|Socket errors: .*)", out)
-    if rate is None:
+    if rate is None or count is None:
         problems.append(f"wrk failed: {run.stderr.strip() or out.strip()}")
-    return (float(rate.group(1)) if rate else 0.0), "; ".join(problems)
+        return 0.0, 0.0, "; ".join(problems)
+    return float(rate.group(1)), cpu / max(1, int(count.group(1))) * 1e6, "; ".join(problems)
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -334,6 +361,7 @@ def main(argv: list[str] | None = None) -> int:
               "interleaved rounds; 127.0.0.1")
         print()
         results: dict[str, dict[str, float]] = {s.name: dict.fromkeys(KINDS, 0.0) for s in servers}
+        cpu_per_request: dict[str, dict[str, list[float]]] = {s.name: {k: [] for k in KINDS} for s in servers}
         notes: list[str] = []
         for s in servers:
             wrk(s.url, {}, args, 1)  # warm-up
@@ -345,8 +373,9 @@ def main(argv: list[str] | None = None) -> int:
                     headers = {"Accept-Encoding": "gzip"} if kind == "gzip" else {}
                     if kind == "304":
                         headers = {"If-None-Match": s.etag}
-                    rate, problems = wrk(s.url, headers, args, args.duration)
+                    rate, cpu_us, problems = wrk(s.url, headers, args, args.duration, s)
                     results[s.name][kind] = max(results[s.name][kind], rate)
+                    cpu_per_request[s.name][kind].append(cpu_us)
                     if problems:
                         notes.append(f"{s.name} {kind}: {problems}")
 
@@ -364,6 +393,17 @@ def main(argv: list[str] | None = None) -> int:
             print(f"{label:<{width}}" + "".join(fmt(r) for r in ratios) + f"   target >= {target:g}: {'met' if met else 'NOT MET'}")
         ngx_ratio = [results["feeds"][k] / (results["nginx static"][k] or 1) for k in KINDS]
         print(f"{'feeds / nginx':<{width}}" + "".join(f"{r:>12.2f}" for r in ngx_ratio) + "   (for scale)")
+        # Server CPU per request is steadier than req/s when others share the machine.
+        print()
+        cpu = {n: {k: statistics.median(v) for k, v in row.items()} for n, row in cpu_per_request.items()}
+        print(f"{'server CPU us/req':<{width}}" + "".join(f"{k:>12}" for k in KINDS) + "   (median of the rounds)")
+        for name, row in cpu.items():
+            print(f"{name:<{width}}" + "".join(f"{row[k]:>12,.0f}" for k in KINDS))
+        bare_over_feeds = [cpu["bare WSGI"][k] / cpu["feeds"][k] if cpu["feeds"][k] else 0.0 for k in KINDS]
+        django_over_feeds = [cpu["Django syndication"][k] / cpu["feeds"][k] if cpu["feeds"][k] else 0.0 for k in KINDS]
+        print(f"{'bare / feeds CPU':<{width}}" + "".join(f"{r:>12.2f}" for r in bare_over_feeds)
+              + "   (feeds' efficiency relative to bare WSGI)")
+        print(f"{'Django / feeds CPU':<{width}}" + "".join(f"{r:>11,.0f}x" for r in django_over_feeds))
         for note in notes:
             print("note:", note)
         return 0 if ok else 1
