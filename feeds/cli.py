@@ -19,7 +19,9 @@ from types import FrameType
 from typing import TYPE_CHECKING
 
 from feeds.config import ConfigError, Settings, load_settings
+from feeds.ingest import IngestError
 from feeds.ingest import commands as ingest_commands
+from feeds.ingest.extract import load_profiles
 
 if TYPE_CHECKING:
     from sqlalchemy import Engine
@@ -252,7 +254,10 @@ def main(argv: Sequence[str] | None = None) -> int:
     logging.getLogger("alembic").setLevel(logging.WARNING)
     try:
         settings = load_settings()
-    except ConfigError as exc:
+        # Site profiles are compiled once per process; a broken file must stop
+        # start-up here, not reject every page later.
+        load_profiles(settings.config_dir / "profiles.toml")
+    except (ConfigError, IngestError) as exc:
         print(f"feeds: configuration error: {exc}", file=sys.stderr)
         return 2
     overrides = {k: getattr(args, k) for k in ("host", "port") if getattr(args, k, None) is not None}

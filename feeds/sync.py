@@ -32,6 +32,7 @@ SOURCE_PREFIX = "file:"
 PAGE_SUFFIXES = (".html", ".htm")
 POOL_THRESHOLD = 32  # below this many changed files a process pool costs more than it saves
 BATCH = 200
+WINDOW = 512  # pages in flight in the process pool at once
 
 
 class SyncError(Exception):
@@ -81,9 +82,8 @@ def _list_pages(root: Path) -> dict[str, os.stat_result]:
     return pages
 
 
-def _parse(job: tuple[Path, str, Settings]) -> _Parsed:
-    """Read and ingest one file; runs in a worker process, so it returns plain data."""
-    path, rel, settings = job
+def _parse(path: Path, rel: str, settings: Settings) -> _Parsed:
+    """Read and ingest one file; may run in a worker process, so it returns plain data."""
     source = SOURCE_PREFIX + rel
     try:
         st = path.stat()
@@ -100,15 +100,33 @@ def _parse(job: tuple[Path, str, Settings]) -> _Parsed:
     return _Parsed(source, st.st_mtime_ns, st.st_size, article, None)
 
 
-def _parse_all(jobs: list[tuple[Path, str, Settings]], workers: int) -> Iterator[_Parsed]:
+_worker_settings: Settings | None = None
+
+
+def _init_worker(settings: Settings) -> None:
+    """Pool initialiser: the settings travel to each worker once, not with every page."""
+    global _worker_settings
+    _worker_settings = settings
+
+
+def _parse_in_worker(job: tuple[Path, str]) -> _Parsed:
+    assert _worker_settings is not None
+    return _parse(*job, _worker_settings)
+
+
+def _parse_all(jobs: list[tuple[Path, str]], settings: Settings, workers: int) -> Iterator[_Parsed]:
     if workers <= 1 or len(jobs) < POOL_THRESHOLD:
-        yield from map(_parse, jobs)
+        yield from (_parse(path, rel, settings) for path, rel in jobs)
         return
     # forkserver, not fork: the scheduler calls this from a thread of a threaded
     # server, and forking a process that holds other threads' locks can hang.
     context = multiprocessing.get_context("forkserver")
-    with ProcessPoolExecutor(max_workers=workers, mp_context=context) as pool:
-        yield from pool.map(_parse, jobs, chunksize=8)
+    with ProcessPoolExecutor(workers, mp_context=context, initializer=_init_worker, initargs=(settings,)) as pool:
+        # A window at a time: pool.map submits everything it is given at once, and
+        # results wait in memory until consumed, so unbounded it would hold a whole
+        # folder's articles; windowed, memory stays flat however many pages there are.
+        for start in range(0, len(jobs), WINDOW):
+            yield from pool.map(_parse_in_worker, jobs[start : start + WINDOW], chunksize=8)
 
 
 def _batches(items: Iterable[_Parsed], size: int) -> Iterator[list[_Parsed]]:
@@ -142,7 +160,7 @@ def scan_folder(
     for rel, st in sorted(pages.items()):
         seen = known.get(SOURCE_PREFIX + rel)
         if seen is None or seen[:2] != (st.st_mtime_ns, st.st_size):
-            jobs.append((root / rel, rel, settings))
+            jobs.append((root / rel, rel))
         elif seen[2] is not None:  # still the page that was rejected: report it, don't retry it
             report.rejected.append((rel, seen[2]))
         else:
@@ -151,7 +169,7 @@ def scan_folder(
         progress(len(pages) - len(jobs))
     already_rejected = len(report.rejected)
 
-    results = _parse_all(jobs, workers or os.cpu_count() or 1)
+    results = _parse_all(jobs, settings, workers or os.cpu_count() or 1)
     for batch in _batches(results, BATCH):
         with engine.begin() as conn:
             for parsed in batch:

@@ -108,3 +108,17 @@ def test_cli_reports_bad_setting_in_one_line_with_status_2(project: Project, tmp
     assert len(lines) == 1, proc.stderr
     assert "FEEDS_REBUILD_INTERVAL" in lines[0] and "rebuild_interval" in lines[0] and "integer" in lines[0]
     assert "Traceback" not in proc.stderr
+
+
+def test_cli_reports_a_broken_profiles_file_at_start_up(project: Project) -> None:
+    (project.root / "config" / "profiles.toml").write_text('[[profile]]\nname = "x"\nbody = "div[["\n')
+    proc = subprocess.run(
+        [sys.executable, "-m", "feeds", "build"],
+        cwd=ROOT,
+        env=os.environ | project.environ,
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+    assert proc.returncode == 2
+    assert proc.stderr.count("\n") == 1 and "profiles.toml: profile[0] is invalid" in proc.stderr

@@ -28,6 +28,7 @@ ARTICLE_TYPES = frozenset({
 _BY_RE = re.compile(r"^\s*(?:written\s+)?by[:\s]+(.{2,120}?)\s*$", re.IGNORECASE | re.DOTALL)
 _TITLE_SEPARATORS = re.compile(r"\s+(?:[|\u2013\u2014\u00bb\u00b7\u2022-]|::|:)\s+")
 _SEP_RE = re.compile(r"\s*(?:,|\band\b|&|\|)\s*")
+_CATEGORY_HREF_RE = re.compile(r"/(?:category|categories|section|sections|topics?)/[^/?#]+/?(?:[?#]|$)", re.IGNORECASE)
 _UPDATED_RE = re.compile(r"^\s*(?:last\s+)?(?:updated|modified|edited)\b", re.IGNORECASE)
 _CATEGORY_CLASS_RE = re.compile(r"(?:^|[\s_-])(?:cat|cats|category|categories|kicker|section|eyebrow|overline|rubric)(?:$|[\s_-])",
                                 re.IGNORECASE)
@@ -380,6 +381,7 @@ def _visible_category(tree: lhtml.HtmlElement) -> str:
         text = _clean(a.text_content())
         if text:
             return text
+    closest_link = ""
     for el in root.iter():
         if not isinstance(el.tag, str) or el.tag in ("article", "main", "body", "html", "section"):
             continue
@@ -389,4 +391,6 @@ def _visible_category(tree: lhtml.HtmlElement) -> str:
             text = _clean(el.text_content())
             if text and len(text) < 40:
                 return text
-    return ""
+        if el.tag == "a" and _CATEGORY_HREF_RE.search(el.get("href", "")):
+            closest_link = _clean(el.text_content()) if len(_clean(el.text_content())) < 40 else closest_link
+    return closest_link  # menus come first; the category link nearest the headline is its label

@@ -46,6 +46,8 @@ def test_slugify_is_url_safe():
     ("<span class='kicker'>Tech</span>", "technology"),
     ("<div class='post-categories'><a href='/c/arts/'>Arts</a></div>", "culture"),
     ("<a href='/c/politics/' rel='category tag'>Politics</a>", "politics"),
+    ("<ul><li><a href='/category/sports/'>Sports</a></li></ul><div><a href='/category/global-news/'>Global News</a>"
+     "</div>", "world"),
 ])
 def test_section_sources_on_a_page(ingest, markup, slug):
     body = "".join(f"<p>Sentence {i} about a story that has enough words to count as an article body.</p>"
