@@ -317,8 +317,7 @@ def test_index_page_autodiscovery_and_subscribe_links(served: Served) -> None:
             assert (mime, served.url(f"feeds/{slug}.{fmt}")) in alternates
     assert not any("culture" in href for _, href in alternates)
     hrefs = {a.get("href") for a in doc.iter("a")}
-    # relative, so they also work behind a proxy that serves us under a path prefix
-    assert {"feeds/world.rss", "feeds/sport.atom", "feeds/all.json", "feeds.opml"} <= hrefs
+    assert {"/feeds/world.rss", "/feeds/sport.atom", "/feeds/all.json", "/feeds.opml"} <= hrefs
 
 
 def test_healthz_and_flask_errors_are_short(served: Served) -> None:
