@@ -63,6 +63,10 @@ class Jobs:
         self.on_publish = on_publish
         self._lock = threading.Lock()
         self._scan_problem: str | None = None
+        # The first build of a process renders everything, whatever the counters say:
+        # a new release or a changed config renders differently from the same articles,
+        # and only this process's code and settings know it. Unchanged bytes publish nothing.
+        self._rendered = False
 
     def scan(self) -> None:
         with self._lock:
@@ -92,7 +96,8 @@ class Jobs:
                 articles, built = get_version(conn, ARTICLES_VERSION), get_version(conn, BUILT_VERSION)
             if articles != built:
                 log.info("build: articles at version %d, feeds at %d; building", articles, built)
-            result = build(self.engine, self.settings)
+            result = build(self.engine, self.settings, force=not self._rendered)
+            self._rendered = True
             with self.engine.begin() as conn:  # the feeds are in step as of now: /healthz
                 set_version(conn, CHECKED_VERSION, get_version(conn, BUILT_VERSION))
         except Exception:

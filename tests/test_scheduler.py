@@ -14,6 +14,7 @@ from feeds.build.publish import build
 from feeds.model import Article
 from feeds.schedule import Jobs, make_scheduler
 from feeds.store.articles import upsert_article
+from feeds.store.documents import load_documents
 from feeds.sync import scan_folder
 from feeds.web import create_app
 
@@ -127,3 +128,21 @@ def test_scan_leaves_articles_from_other_sources_alone(running: Running) -> None
     running.change(lambda: extra.write_text(trigger, "utf-8"))
     running.change(extra.unlink)
     assert pushed.id in running.entries("news"), "a folder scan removed an article it did not bring"
+
+
+def test_a_new_process_republishes_what_its_config_renders_differently(sample_project: Project) -> None:
+    settings = sample_project.settings()
+    engine = sample_project.engine
+    scan_folder(engine, settings)
+    Jobs(engine, settings).rebuild()
+    published: list[bool] = []
+    Jobs(engine, settings, on_publish=lambda: published.append(True)).rebuild()
+    assert not published, "same code, config and articles: the same bytes, nothing to publish"
+
+    renamed = (sample_project.config_dir / "sections.toml").read_text().replace('title = "World"', 'title = "Abroad"')
+    (sample_project.config_dir / "sections.toml").write_text(renamed)
+    Jobs(engine, sample_project.settings(), on_publish=lambda: published.append(True)).rebuild()
+    assert published, "a restart with a changed config must republish"
+    with engine.connect() as conn:
+        body = load_documents(conn)["feeds/world.rss"].body
+    assert b"Abroad" in body
