@@ -97,6 +97,10 @@ def _parse(path: Path, rel: str, settings: Settings) -> _Parsed:
         return _Parsed(source, st.st_mtime_ns, st.st_size, None, str(exc))
     except RecursionError:
         return _Parsed(source, st.st_mtime_ns, st.st_size, None, "page is nested too deeply to parse")
+    except Exception as exc:  # a bug in the ingester must cost one page, not the whole scan
+        log.exception("%s: the ingester failed", path)
+        reason = f"the ingester failed ({exc.__class__.__name__}); this is a bug, please report it"
+        return _Parsed(source, st.st_mtime_ns, st.st_size, None, reason)
     return _Parsed(source, st.st_mtime_ns, st.st_size, article, None)
 
 

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import os
 
+import pytest
+
 from feeds.store.articles import get_article
 from feeds.sync import POOL_THRESHOLD, scan_folder
 
@@ -47,3 +49,21 @@ def test_a_page_broken_by_an_edit_keeps_what_it_published(project: Project) -> N
     with project.engine.connect() as conn:
         article = get_article(conn, "https://harbourgazette.example/story/1")
     assert article is not None and article.title == "Story number 1 from the harbour"
+
+
+def test_an_ingester_bug_costs_one_page_not_the_scan(project: Project, monkeypatch: pytest.MonkeyPatch) -> None:
+    from feeds import sync
+
+    real = sync.ingest_page
+
+    def flaky(data: bytes, **kwargs: object):  # type: ignore[no-untyped-def]
+        if kwargs["source"] == "file:bad.html":
+            raise KeyError("boom")
+        return real(data, **kwargs)  # type: ignore[arg-type]
+
+    monkeypatch.setattr(sync, "ingest_page", flaky)
+    project.add_page("bad.html", story(1))
+    project.add_page("good.html", story(2))
+    report = scan_folder(project.engine, project.settings())
+    assert report.ingested == 1
+    assert [(name, "KeyError" in reason) for name, reason in report.rejected] == [("bad.html", True)]
