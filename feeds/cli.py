@@ -171,45 +171,18 @@ def cmd_db(args: argparse.Namespace, settings: Settings) -> int:
     return 0
 
 
-EXPORT_SUFFIXES = (".rss", ".atom", ".json", ".opml")
-
-
 def cmd_export(args: argparse.Namespace, settings: Settings) -> int:
-    """Write every feed, its gzip twin and the OPML list to a folder, for a CDN or static host.
-
-    Rendered afresh from the store with this process's settings (so set
-    ``FEEDS_PUBLIC_URL`` to where the files will be served: the feeds' self
-    links use it), from one consistent read. Each file is written beside its
-    final name and renamed into place, so a host serving the folder never
-    sees half a file; feeds no longer produced are removed.
-    """
-    from feeds.build.publish import render_documents
-    from feeds.store.db import read_snapshot
+    from feeds.export import export
 
     engine = _open_store(settings)
-    with read_snapshot(engine) as conn:
-        documents = render_documents(conn, settings)
-    engine.dispose()
-    if len(documents) <= 1:  # the OPML list alone: no articles, so no feeds
+    try:
+        written, removed = export(engine, settings, Path(args.dir))
+    finally:
+        engine.dispose()
+    if not written:
         print("feeds: nothing to export: the store has no articles", file=sys.stderr)
         return 1
-    out = Path(args.dir)
-    written: set[Path] = set()
-    for doc in documents:
-        target = out / doc.path
-        for path, data in ((target, doc.body), (target.with_name(target.name + ".gz"), doc.gzip_body)):
-            path.parent.mkdir(parents=True, exist_ok=True)
-            tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
-            tmp.write_bytes(data)
-            os.utime(tmp, (doc.last_modified.timestamp(), doc.last_modified.timestamp()))
-            os.replace(tmp, path)
-            written.add(path)
-    removed = 0
-    for path in (out / "feeds").glob("*"):
-        if path.is_file() and path not in written and path.name.removesuffix(".gz").endswith(EXPORT_SUFFIXES):
-            path.unlink()
-            removed += 1
-    print(f"exported {len(documents)} document(s) and their .gz twins to {out}" + (f"; removed {removed} stale file(s)" if removed else ""))
+    print(f"exported {written} document(s) and their .gz twins to {args.dir}" + (f"; removed {removed} stale file(s)" if removed else ""))
     return 0
 
 

@@ -1,0 +1,53 @@
+"""Static export: every feed, its gzip twin and the OPML list as files, for a CDN or static host.
+
+Rendered afresh from the store with this process's settings (so set
+``FEEDS_PUBLIC_URL`` to where the files will be served: the feeds' self links
+use it), from one consistent read. Each file is written beside its final name
+and renamed into place, so a host serving the folder never sees half a file;
+feeds no longer produced are removed.
+"""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+from sqlalchemy import Engine
+
+from feeds.build.publish import render_documents
+from feeds.config import Settings
+from feeds.store.db import read_snapshot
+
+EXPORT_SUFFIXES = (".rss", ".atom", ".json", ".opml")
+
+
+def _write_atomically(path: Path, data: bytes, mtime: float) -> None:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
+    tmp.write_bytes(data)
+    os.utime(tmp, (mtime, mtime))
+    os.replace(tmp, path)
+
+
+def export(engine: Engine, settings: Settings, out: Path) -> tuple[int, int]:
+    """Write the documents under ``out``; return (documents written, stale files removed).
+
+    Nothing is written when the store has no articles (the OPML list alone).
+    """
+    with read_snapshot(engine) as conn:
+        documents = render_documents(conn, settings)
+    if len(documents) <= 1:
+        return 0, 0
+    written: set[Path] = set()
+    for doc in documents:
+        target = out / doc.path
+        mtime = doc.last_modified.timestamp()
+        for path, data in ((target, doc.body), (target.with_name(target.name + ".gz"), doc.gzip_body)):
+            _write_atomically(path, data, mtime)
+            written.add(path)
+    removed = 0
+    for path in (out / "feeds").glob("*"):
+        if path.is_file() and path not in written and path.name.removesuffix(".gz").endswith(EXPORT_SUFFIXES):
+            path.unlink()
+            removed += 1
+    return len(documents), removed
