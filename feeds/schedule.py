@@ -94,9 +94,11 @@ class Jobs:
         try:
             with self.engine.connect() as conn:
                 articles, built = get_version(conn, ARTICLES_VERSION), get_version(conn, BUILT_VERSION)
-            if articles != built:
-                log.info("build: articles at version %d, feeds at %d; building", articles, built)
-            result = build(self.engine, self.settings, force=not self._rendered)
+            first = not self._rendered
+            if articles != built or first:
+                why = "first build of this process" if first else f"articles at version {articles}, feeds at {built}"
+                log.info("build: %s; building", why)
+            result = build(self.engine, self.settings, force=first)
             self._rendered = True
             with self.engine.begin() as conn:  # the feeds are in step as of now: /healthz
                 set_version(conn, CHECKED_VERSION, get_version(conn, BUILT_VERSION))
