@@ -173,7 +173,7 @@ class Server:
 def start_gunicorn(app: str, port: int, env: dict[str, str], args: argparse.Namespace, log: Path) -> subprocess.Popen[bytes]:
     cmd = [
         "taskset", "-c", args.server_cpu, PY, "-m", "gunicorn",
-        "--worker-class", "gthread", "--workers", str(args.workers), "--threads", str(args.threads),
+        "--worker-class", args.worker_class, "--workers", str(args.workers), "--threads", str(args.threads),
         "--bind", f"127.0.0.1:{port}", "--log-level", "warning", app,
     ]
     return subprocess.Popen(cmd, cwd=ROOT, env={**os.environ, **env}, stdout=log.open("wb"), stderr=subprocess.STDOUT)
@@ -289,6 +289,7 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--connections", type=int, default=16, help="wrk connections (default 16)")
     ap.add_argument("--workers", type=int, default=2, help="gunicorn workers (default 2)")
     ap.add_argument("--threads", type=int, default=4, help="gunicorn gthread threads (default 4)")
+    ap.add_argument("--worker-class", default="gthread", help="gunicorn worker class for all three (default gthread)")
     ap.add_argument("--server-cpu", default="0")
     ap.add_argument("--client-cpu", default="1")
     ap.add_argument("--keep", action="store_true", help="keep the temporary folder")
@@ -356,7 +357,7 @@ def main(argv: list[str] | None = None) -> int:
 
         print(f"feed: /{path}, {ITEMS} items, {feeds.size:,} bytes ({feeds.gzip_size:,} gzipped); "
               f"Django renders {dj.size:,} bytes")
-        print(f"gunicorn gthread {args.workers}x{args.threads} and nginx (1 worker) on CPU {args.server_cpu}; "
+        print(f"gunicorn {args.worker_class} {args.workers}x{args.threads} and nginx (1 worker) on CPU {args.server_cpu}; "
               f"wrk -t1 -c{args.connections} -d{args.duration}s on CPU {args.client_cpu}, best of {args.rounds} "
               "interleaved rounds; 127.0.0.1")
         print()
