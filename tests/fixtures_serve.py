@@ -78,7 +78,7 @@ class Response:
 class Project:
     """A project folder (config copied from the repository), its store, settings and app."""
 
-    def __init__(self, tmp_path: Path, env: Mapping[str, str] | None = None) -> None:
+    def __init__(self, tmp_path: Path, database_url: str, env: Mapping[str, str] | None = None) -> None:
         self.root = tmp_path
         shutil.copytree(ROOT / "config", tmp_path / "config")
         (tmp_path / "articles").mkdir()
@@ -87,6 +87,7 @@ class Project:
             "FEEDS_INSTANCE_DIR": str(tmp_path / "instance"),
             "FEEDS_ARTICLES_DIR": str(tmp_path / "articles"),
             "FEEDS_ITEMS_PER_FEED": "5",
+            "DATABASE_URL": database_url,
             **(env or {}),
         }
         self.environ = environ
@@ -173,18 +174,21 @@ class Served:
         return self.server.base_url + path.lstrip("/")
 
 
-def serve_project(tmp_path: Path, env: Mapping[str, str] | None = None) -> tuple[Project, LiveServer]:
+def serve_project(
+    tmp_path: Path, database_url: str, env: Mapping[str, str] | None = None
+) -> tuple[Project, LiveServer]:
     server = LiveServer()
-    project = Project(tmp_path, {"FEEDS_PUBLIC_URL": server.base_url, **(env or {})})
+    project = Project(tmp_path, database_url, {"FEEDS_PUBLIC_URL": server.base_url, **(env or {})})
     project.app = create_app(project.settings, project.engine)
     server.app = project.app
     return project, server
 
 
 @pytest.fixture
-def served(tmp_path: Path) -> Iterator[Served]:
-    """A served project with seven world, three sport and two business stories, built."""
-    project, server = serve_project(tmp_path)
+def served(tmp_path: Path, database_url: str) -> Iterator[Served]:
+    """A served project with seven world, three sport and two business stories, built,
+    on each database backend (``database_url`` comes from conftest)."""
+    project, server = serve_project(tmp_path, database_url)
     project.add(*(make_article(n) for n in range(1, 8)))
     project.add(*(make_article(n, "sport") for n in range(10, 13)))
     project.add(*(make_article(n, "business") for n in range(20, 22)))

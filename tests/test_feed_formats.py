@@ -25,9 +25,9 @@ HUB = "http://127.0.0.1:9/hub"
 
 
 @pytest.fixture
-def with_hub(tmp_path: Path) -> Iterator[Served]:
+def with_hub(tmp_path: Path, database_url: str) -> Iterator[Served]:
     """Like ``served`` with a hub configured, and one story whose id is not a URL."""
-    project, server = serve_project(tmp_path, {"FEEDS_HUB_URL": HUB})
+    project, server = serve_project(tmp_path, database_url, {"FEEDS_HUB_URL": HUB})
     project.add(*(make_article(n) for n in range(1, 4)))
     project.add(make_article(4, id="push:4711", summary="", text="word " * 200, image=None, authors=(), tags=()))
     project.build()
@@ -220,8 +220,8 @@ def test_last_modified_never_goes_back(served: Served) -> None:
     assert parsedate_to_datetime(channel.findtext("lastBuildDate") or "") == make_article(6).updated
 
 
-def test_feedgen_lastbuilddate_is_never_the_clock(tmp_path: Path) -> None:
-    project, server = serve_project(tmp_path)
+def test_feedgen_lastbuilddate_is_never_the_clock(tmp_path: Path, database_url: str) -> None:
+    project, server = serve_project(tmp_path, database_url)
     try:
         old = datetime(2001, 9, 9, 1, 46, 40, tzinfo=UTC)
         project.add(make_article(1, published=old, updated=old))

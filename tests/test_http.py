@@ -239,8 +239,8 @@ def _broken_engine(root: Path):  # type: ignore[no-untyped-def]
     return make_engine(f"sqlite:///{root / 'no-such-dir' / 'x' / 'gone.db'}")
 
 
-def test_feeds_not_loaded_yet_is_a_503_with_retry_after(tmp_path: Path) -> None:
-    project = Project(tmp_path)
+def test_feeds_not_loaded_yet_is_a_503_with_retry_after(tmp_path: Path, database_url: str) -> None:
+    project = Project(tmp_path, database_url)
     cache = DocumentCache(_broken_engine(tmp_path), project.settings)
     assert cache.refresh() is False and not cache.loaded
 

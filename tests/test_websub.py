@@ -16,8 +16,8 @@ from tests.fixtures_serve import ROOT, Hub, Project, Served, hub, make_article, 
 
 
 @pytest.fixture
-def with_hub(tmp_path: Path, hub: Hub) -> Iterator[Served]:  # noqa: F811
-    project, server = serve_project(tmp_path, {"FEEDS_HUB_URL": hub.url})
+def with_hub(tmp_path: Path, hub: Hub, database_url: str) -> Iterator[Served]:  # noqa: F811
+    project, server = serve_project(tmp_path, database_url, {"FEEDS_HUB_URL": hub.url})
     try:
         yield Served(project, server)
     finally:
@@ -93,8 +93,8 @@ def test_a_hub_that_fails_is_logged_not_raised(hub: Hub, caplog: pytest.LogCaptu
     assert "did not accept" in caplog.text
 
 
-def test_feeds_build_command_pings(tmp_path: Path, hub: Hub) -> None:  # noqa: F811
-    project = Project(tmp_path, {"FEEDS_HUB_URL": hub.url})
+def test_feeds_build_command_pings(tmp_path: Path, hub: Hub, database_url: str) -> None:  # noqa: F811
+    project = Project(tmp_path, database_url, {"FEEDS_HUB_URL": hub.url})
     project.add(make_article(1))
     env = {**os.environ, **project.environ, "PYTHONPATH": str(ROOT)}
     out = subprocess.run(

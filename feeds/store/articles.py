@@ -20,20 +20,29 @@ class Change(str, Enum):
     UNCHANGED = "unchanged"
 
 
+def _no_nul(value: str) -> str:
+    return value.replace("\x00", "")
+
+
 def _row_values(article: Article) -> dict[str, Any]:
-    return {
-        "id": article.id,
-        "url": article.url,
+    """Column values; NUL is dropped from text because PostgreSQL text cannot hold it
+    (the ingester never produces one, but the store must act alike on both backends)."""
+    text = {
         "title": article.title,
-        "section": article.section,
-        "published": article.published,
-        "updated": article.updated,
         "summary": article.summary,
         "content_html": article.content_html,
         "text": article.text,
-        "authors": list(article.authors),
+    }
+    return {
+        **{key: _no_nul(value) for key, value in text.items()},
+        "id": article.id,
+        "url": article.url,
+        "section": article.section,
+        "published": article.published,
+        "updated": article.updated,
+        "authors": [_no_nul(a) for a in article.authors],
         "image": article.image,
-        "tags": list(article.tags),
+        "tags": [_no_nul(t) for t in article.tags],
         "language": article.language,
         "source": article.source,
         "content_hash": article.content_hash,
