@@ -43,6 +43,27 @@ class Article:
     def word_count(self) -> int:
         return len(self.text.split())
 
+    def as_json(self) -> dict[str, object]:
+        """The normalised article as ``feeds inspect --json`` prints it and the push API
+        answers it: dates in ISO 8601 with their offset."""
+        return {
+            "id": self.id,
+            "url": self.url,
+            "title": self.title,
+            "section": self.section,
+            "authors": list(self.authors),
+            "published": self.published.isoformat(),
+            "updated": self.updated.isoformat(),
+            "summary": self.summary,
+            "content_html": self.content_html,
+            "text": self.text,
+            "image": self.image,
+            "tags": list(self.tags),
+            "language": self.language,
+            "word_count": self.word_count,
+            "warnings": list(self.warnings),
+        }
+
     def replace(self, **changes: object) -> Article:
         return dataclasses.replace(self, **changes)
 

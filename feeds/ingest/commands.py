@@ -28,18 +28,6 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     sanitize.set_defaults(func=run_sanitize)
 
 
-def article_json(article: Article) -> dict[str, object]:
-    """The fields ``inspect --json`` prints, dates as ISO 8601 with offset."""
-    return {
-        "id": article.id, "url": article.url, "title": article.title, "section": article.section,
-        "authors": list(article.authors), "published": article.published.isoformat(),
-        "updated": article.updated.isoformat(), "summary": article.summary,
-        "content_html": article.content_html, "text": article.text, "image": article.image,
-        "tags": list(article.tags), "language": article.language, "word_count": article.word_count,
-        "warnings": list(article.warnings),
-    }
-
-
 def run_inspect(args: argparse.Namespace, settings: Settings) -> int:
     status = 0
     now = datetime.now(timezone.utc)
@@ -54,7 +42,7 @@ def run_inspect(args: argparse.Namespace, settings: Settings) -> int:
             status = 1
             continue
         if args.json:
-            print(json.dumps(article_json(article), ensure_ascii=False))
+            print(json.dumps(article.as_json(), ensure_ascii=False))
         else:
             _print_human(article)
     return status

@@ -22,7 +22,6 @@ from flask import Blueprint, Response, current_app, jsonify, request
 from sqlalchemy.exc import OperationalError
 
 from feeds.ingest import IngestError, ingest_page
-from feeds.model import Article
 from feeds.store.articles import Change, delete_article, get_article, upsert_article
 
 api = Blueprint("api", __name__, url_prefix="/api")
@@ -62,27 +61,6 @@ def authenticate() -> Response | None:
     if not hmac.compare_digest(given.strip().encode("utf-8"), token.encode("utf-8")):
         return _error(401, "wrong bearer token", challenge | {"WWW-Authenticate": 'Bearer realm="feeds", error="invalid_token"'})
     return None
-
-
-def article_json(article: Article) -> dict[str, Any]:
-    return {
-        "id": article.id,
-        "url": article.url,
-        "title": article.title,
-        "section": article.section,
-        "published": article.published.isoformat(),
-        "updated": article.updated.isoformat(),
-        "summary": article.summary,
-        "authors": list(article.authors),
-        "image": article.image,
-        "tags": list(article.tags),
-        "language": article.language,
-        "word_count": article.word_count,
-        "content_hash": article.content_hash,
-        "source": article.source,
-        "content_html": article.content_html,
-        "warnings": list(article.warnings),
-    }
 
 
 def _read_body() -> bytes | Response:
@@ -134,7 +112,9 @@ def push_article() -> Response:
             stored = get_article(conn, article.id) or article
     except OperationalError as exc:
         return _unavailable(exc)
-    resp = jsonify(article_json(stored) | {"change": change.value})
+    resp = jsonify(
+        stored.as_json() | {"content_hash": stored.content_hash, "source": stored.source, "change": change.value}
+    )
     resp.status_code = 201 if change is Change.INGESTED else 200
     if change is Change.INGESTED:
         resp.headers["Location"] = f"/api/articles/{stored.id}"
