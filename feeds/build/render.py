@@ -25,7 +25,7 @@ import re
 from collections.abc import Sequence
 from datetime import UTC, datetime
 from urllib.parse import quote, urlsplit
-from xml.sax.saxutils import quoteattr
+from xml.sax.saxutils import escape, quoteattr
 
 from feedgen.feed import FeedGenerator
 from lxml import etree
@@ -272,4 +272,4 @@ def render_opml(settings: Settings, specs: Sequence[FeedSpec]) -> bytes:
 
 
 def _text(value: str) -> str:
-    return clean(value).replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
+    return escape(clean(value))

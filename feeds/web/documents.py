@@ -140,12 +140,11 @@ class DocumentCache:
         self.poll_interval = poll_interval
         self.version = -1  # -1: never loaded
         self.documents: dict[str, Prepared] = {}
-        self.by_url: dict[str, Prepared] = {}  # "/feeds/world.rss" -> response, the hot lookup
         self.checked_at = 0.0
         self._lock = threading.Lock()
         max_age = settings.cache_max_age
         self.static = {"/" + p: prepare(d, max_age) for p, d in static_documents().items()}
-        self.by_url = dict(self.static)
+        self.by_url: dict[str, Prepared] = dict(self.static)  # "/feeds/world.rss" -> response, the hot lookup
 
     @property
     def loaded(self) -> bool:
