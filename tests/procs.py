@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import re
+import shlex
 import subprocess
 import sys
 import threading
@@ -11,6 +13,7 @@ from pathlib import Path
 from typing import Any, TypeVar
 
 T = TypeVar("T")
+ROOT = Path(__file__).resolve().parent.parent
 
 
 def wait_until(check: Callable[[], T], timeout: float, what: str, interval: float = 0.05) -> T:
@@ -84,3 +87,32 @@ class Proc:
         if self.popen.poll() is None:
             self.popen.kill()
         return self.wait()
+
+
+def procfile() -> dict[str, str]:
+    """The Procfile's process types and their command lines."""
+    lines = (ROOT / "Procfile").read_text().splitlines()
+    return dict(line.split(": ", 1) for line in lines if line.strip() and not line.startswith("#"))
+
+
+def procfile_command(kind: str) -> list[str]:
+    """A Procfile line as argv: this interpreter, and the web bound to 127.0.0.1, any free port."""
+    line = procfile()[kind].replace("0.0.0.0:$PORT", "127.0.0.1:0")
+    argv = shlex.split(line)
+    if argv[0] == "gunicorn":
+        return [sys.executable, "-m", "gunicorn", *argv[1:]]
+    assert argv[:3] == ["python", "-m", "feeds"], line
+    return [sys.executable, *argv[1:]]
+
+
+def start_web(env: dict[str, str], cwd: Path, name: str = "web") -> tuple[Proc, int]:
+    """The Procfile's ``web`` process, started and listening; returns it and its port."""
+    web = Proc(procfile_command("web"), env=env, cwd=cwd, name=name)
+    try:
+        web.wait_for_line("Listening at: http://127.0.0.1:")
+    except AssertionError:
+        web.stop()
+        raise
+    found = re.search(r"Listening at: http://127\.0\.0\.1:(\d+)", web.output())
+    assert found is not None, web.output()
+    return web, int(found.group(1))

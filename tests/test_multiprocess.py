@@ -15,10 +15,7 @@ import gzip
 import hashlib
 import http.client
 import json
-import re
-import shlex
 import signal
-import sys
 import threading
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -28,9 +25,9 @@ from sqlalchemy import select, text
 
 from feeds.store import db
 from feeds.store.schema import state
-from tests.conftest import ROOT, Project
+from tests.conftest import Project
 from tests.pages import story
-from tests.procs import Proc, wait_until
+from tests.procs import Proc, procfile_command, start_web, wait_until
 
 TOKEN = "multiprocess-token"
 FEED = "/feeds/all.rss"
@@ -42,21 +39,6 @@ ENV = {
     "FEEDS_ITEMS_PER_FEED": "100",
     "WEB_CONCURRENCY": "2",
 }
-
-
-def procfile() -> dict[str, str]:
-    lines = (ROOT / "Procfile").read_text().splitlines()
-    return dict(line.split(": ", 1) for line in lines if line.strip() and not line.startswith("#"))
-
-
-def command(kind: str) -> list[str]:
-    """A Procfile line as argv: this interpreter, and the web bound to 127.0.0.1, any free port."""
-    line = procfile()[kind].replace("0.0.0.0:$PORT", "127.0.0.1:0")
-    argv = shlex.split(line)
-    if argv[0] == "gunicorn":
-        return [sys.executable, "-m", "gunicorn", *argv[1:]]
-    assert argv[:3] == ["python", "-m", "feeds"], line
-    return [sys.executable, *argv[1:]]
 
 
 @dataclass
@@ -181,23 +163,22 @@ def test_two_webs_two_clocks_sigkill_mid_build(tmp_path: Path, pg_database: str)
     pollers: list[Poller] = []
     threads: list[threading.Thread] = []
     try:
-        release = Proc(command("release"), env=env, cwd=project.root, name="release")
+        release = Proc(procfile_command("release"), env=env, cwd=project.root, name="release")
         assert release.wait(60) == 0, release.output()
         assert "upgraded from empty" in release.output()
 
-        webs = []
+        webs, ports = [], []
         for i in range(2):
-            web = Proc(command("web"), env=env, cwd=project.root, name=f"web-{i}")
+            web, port = start_web(env, project.root, name=f"web-{i}")
             procs.append(web)
-            web.wait_for_line("Listening at: http://127.0.0.1:")
             webs.append(web)
-        ports = [int(re.search(r"Listening at: http://127\.0\.0\.1:(\d+)", w.output()).group(1)) for w in webs]
+            ports.append(port)
         for web in webs:
             wait_until(lambda w=web: w.count("Booting worker") >= 2, 30, f"{web.name}'s two workers")
 
         clocks = []
         for i in range(2):
-            clock = Proc(command("clock"), env=env, cwd=project.root, name=f"clock-{i}")
+            clock = Proc(procfile_command("clock"), env=env, cwd=project.root, name=f"clock-{i}")
             procs.append(clock)
             clocks.append(clock)
         wait_until(lambda: sum(c.saw("clock: active") for c in clocks) == 1
