@@ -1,0 +1,202 @@
+"""The web server as deployed: the Procfile's ``web`` line (gunicorn with its
+worker class, here gevent's pywsgi) serving a real store, checked on the wire.
+
+test_http.py pins the HTTP contract with the app in-process under Werkzeug's
+server. The server a PaaS runs decides part of what reaches a reader too: how
+HEAD and 304 answers are framed, keep-alive, request-line limits, and whether
+the worker's event loop still answers while a push is being ingested. So the
+same contract is checked here through that server, on both database backends.
+"""
+
+from __future__ import annotations
+
+import gzip
+import http.client
+import json
+import signal
+import threading
+from collections.abc import Iterator
+from dataclasses import dataclass
+
+import feedparser
+import pytest
+
+from tests.conftest import Project
+from tests.pages import story
+from tests.procs import Proc, start_web, wait_until
+from tests.test_http import FEEDS, ODD_PATHS
+
+TOKEN = "web-server-token"
+
+
+@dataclass
+class Web:
+    project: Project
+    proc: Proc
+    port: int
+
+    def connect(self) -> http.client.HTTPConnection:
+        return http.client.HTTPConnection("127.0.0.1", self.port, timeout=10)
+
+    def request(
+        self, method: str, path: str, headers: dict[str, str] | None = None, body: bytes | None = None
+    ) -> tuple[int, http.client.HTTPMessage, bytes]:
+        conn = self.connect()
+        try:
+            return exchange(conn, method, path, headers, body)
+        finally:
+            conn.close()
+
+
+def exchange(
+    conn: http.client.HTTPConnection,
+    method: str,
+    path: str,
+    headers: dict[str, str] | None = None,
+    body: bytes | None = None,
+) -> tuple[int, http.client.HTTPMessage, bytes]:
+    """One request on ``conn`` with exactly this target (nothing normalised, no default Accept-Encoding)."""
+    conn.putrequest(method, path, skip_accept_encoding=True)
+    for name, value in (headers or {}).items():
+        conn.putheader(name, value)
+    if body is not None:
+        conn.putheader("Content-Length", str(len(body)))
+    conn.endheaders(body)
+    resp = conn.getresponse()
+    return resp.status, resp.headers, resp.read()
+
+
+@pytest.fixture
+def web(project: Project) -> Iterator[Web]:
+    """Twelve stories in three sections, ingested and built, served by the Procfile's web line."""
+    for n in range(1, 13):
+        project.add_page(f"story-{n}.html", story(n, ["World", "Sport", "Business"][n % 3]))
+    assert not project.ingest().rejected
+    project.build()
+    proc, port = start_web(project.env(FEEDS_INGEST_TOKEN=TOKEN, WEB_CONCURRENCY="1"), project.root)
+    try:
+        yield Web(project, proc, port)
+    finally:
+        proc.stop()
+
+
+def stop_cleanly(web: Web) -> None:
+    """SIGTERM, as a platform sends on deploy: gunicorn exits 0 and nothing was logged as a traceback."""
+    web.proc.popen.send_signal(signal.SIGTERM)
+    assert web.proc.wait(30) == 0, web.proc.output()
+    assert "Traceback" not in web.proc.output(), web.proc.output()
+
+
+@pytest.mark.parametrize("path", sorted(FEEDS))
+def test_feed_answers_on_one_kept_alive_connection(web: Web, path: str) -> None:
+    conn = web.connect()
+    try:
+        status, headers, body = exchange(conn, "GET", path)
+        sock = conn.sock  # the same socket must carry every answer below
+        assert status == 200
+        assert headers["Content-Type"] == FEEDS[path]
+        assert headers["Content-Length"] == str(len(body))
+        etag, last_modified = headers["ETag"], headers["Last-Modified"]
+        assert etag.startswith('"') and etag.endswith('"')
+        assert headers["Cache-Control"].startswith("public, max-age=")
+        assert headers["Access-Control-Allow-Origin"] == "*"
+        assert headers["X-Content-Type-Options"] == "nosniff"
+        assert "Accept-Encoding" in headers["Vary"]
+        if path.endswith(".json"):
+            assert len(json.loads(body)["items"]) > 0
+        elif not path.endswith(".opml"):
+            parsed = feedparser.parse(body)
+            assert not parsed.bozo and len(parsed.entries) > 0
+
+        status, zheaders, zbody = exchange(conn, "GET", path, {"Accept-Encoding": "gzip"})
+        assert (status, zheaders["Content-Encoding"]) == (200, "gzip")
+        assert zheaders["Content-Length"] == str(len(zbody)) and gzip.decompress(zbody) == body
+        assert zheaders["ETag"] != etag
+
+        for conditional in ({"If-None-Match": etag}, {"If-Modified-Since": last_modified},
+                            {"If-None-Match": zheaders["ETag"], "Accept-Encoding": "gzip"}):
+            status, h304, body304 = exchange(conn, "GET", path, conditional)
+            assert (status, body304) == (304, b""), conditional
+            assert h304["ETag"] == conditional.get("If-None-Match", etag)
+            assert h304.get("Content-Length") in (None, "0")
+
+        status, hhead, head_body = exchange(conn, "HEAD", path)
+        assert (status, head_body) == (200, b"")
+        assert (hhead["Content-Length"], hhead["ETag"], hhead["Content-Type"]) == (str(len(body)), etag, FEEDS[path])
+
+        assert exchange(conn, "GET", path)[2] == body  # the stream stayed in step after HEAD and 304s
+        assert conn.sock is sock, "the connection was not kept alive"
+    finally:
+        conn.close()
+    stop_cleanly(web)
+
+
+def test_odd_requests_get_short_4xx_never_an_error(web: Web) -> None:
+    for path in ODD_PATHS:
+        for method in ("GET", "HEAD"):
+            status, headers, body = web.request(method, path)
+            assert status == 404, (method, path, status)
+            assert len(body) < 100
+    status, headers, _ = web.request("OPTIONS", "/feeds/world.rss")
+    assert status == 204 and headers["Access-Control-Allow-Origin"] == "*"
+    status, headers, _ = web.request("POST", "/feeds/world.rss", body=b"x")
+    assert status == 405 and headers["Allow"] == "GET, HEAD, OPTIONS"
+    # beyond the server's request-line limit: refused by the server itself, and it carries on
+    status, _, _ = web.request("GET", "/feeds/" + "x" * 20_000)
+    assert status == 414
+    assert web.request("GET", "/feeds/world.rss")[0] == 200
+    stop_cleanly(web)
+
+
+def test_index_and_health_through_the_flask_app(web: Web) -> None:
+    status, headers, body = web.request("GET", "/")
+    assert status == 200 and headers["Content-Type"].startswith("text/html")
+    assert b'rel="alternate" type="application/rss+xml"' in body and b"/feeds/world.rss" in body
+    status, headers, head_body = web.request("HEAD", "/")
+    assert (status, head_body) == (200, b"")
+    status, _, body = web.request("GET", "/healthz")
+    assert status == 200, body
+    stop_cleanly(web)
+
+
+def test_push_is_served_while_polls_keep_being_answered(web: Web) -> None:
+    """A push ingests in the worker; the same worker's other connections are still answered,
+    and once the store is rebuilt the served feed carries the pushed story."""
+    _, headers, _ = web.request("GET", "/feeds/all.rss")
+    etag = headers["ETag"]
+    polls: list[int] = []
+    stop = threading.Event()
+
+    def poll() -> None:
+        conn = web.connect()
+        try:
+            while not stop.is_set():
+                polls.append(exchange(conn, "GET", "/feeds/all.rss", {"If-None-Match": etag})[0])
+        finally:
+            conn.close()
+
+    poller = threading.Thread(target=poll, daemon=True)
+    poller.start()
+    try:
+        wait_until(lambda: len(polls) >= 5, 10, "the first polls")
+        status, _, data = web.request(
+            "POST", "/api/articles", {"Authorization": f"Bearer {TOKEN}", "Content-Type": "text/html"},
+            story(99, "World").encode(),
+        )
+        assert status == 201, data
+        pushed = json.loads(data)["id"]
+        done = len(polls)
+        wait_until(lambda: len(polls) >= done + 5, 10, "polls after the push")
+    finally:
+        stop.set()
+        poller.join(10)
+    assert set(polls) == {304}
+
+    web.project.build()
+
+    def served_ids() -> set[str]:
+        status, _, body = web.request("GET", "/feeds/world.rss")
+        return {e.id for e in feedparser.parse(body).entries} if status == 200 else set()
+
+    wait_until(lambda: pushed in served_ids(), 15, "the pushed story in the served feed")
+    stop_cleanly(web)
