@@ -7,16 +7,22 @@
   Python, so the ratio is the cost of our dispatch alone;
 - **nginx**: the same bytes as a static file (``gzip_static`` for the twin);
 - **Django**: its syndication framework rendering the same 50 items from SQLite
-  per request, with GZipMiddleware and ConditionalGetMiddleware, same gunicorn.
+  per request, with GZipMiddleware and ConditionalGetMiddleware, under gunicorn.
+
+gunicorn runs feeds and the bare callable as deployed: the options of the
+Procfile's ``web`` line (its worker class), with ``--workers`` standing in for
+``WEB_CONCURRENCY``; ``--worker-class`` and ``--threads`` override them, to
+compare. Django gets what suits it, and what a Django site would run: gthread,
+4 threads per worker (its CPU-bound views do worse under an event loop).
 
 Each server is pinned to CPU 0 (``taskset``) and wrk to CPU 1, on 127.0.0.1.
 Three kinds of request: plain GET, gzip GET, conditional GET (304).
 Targets (issue 4): feeds >= 0.8 x bare WSGI on each kind, >= 50 x Django.
 
-    python bench/serve_bench.py [--duration 3] [--rounds 3] [--connections 16] [--workers 2 --threads 4]
+    python bench/serve_bench.py [--duration 3] [--rounds 3] [--connections 16] [--workers 2] [--worker-class gthread --threads 4]
 
-Needs: wrk and nginx (Debian packages), gunicorn, Django (bench only:
-``pip install django``). Exit status 0 when the targets are met, 1 if not.
+Needs: wrk and nginx (Debian packages); ``pip install -e '.[bench]'`` brings
+Django. Exit status 0 when the targets are met, 1 if not.
 """
 
 from __future__ import annotations
@@ -28,6 +34,7 @@ import json
 import os
 import random
 import re
+import shlex
 import shutil
 import signal
 import socket
@@ -170,10 +177,36 @@ class Server:
                 self.proc.wait()
 
 
-def start_gunicorn(app: str, port: int, env: dict[str, str], args: argparse.Namespace, log: Path) -> subprocess.Popen[bytes]:
+def procfile_web_options() -> list[str]:
+    """The gunicorn options of the Procfile's web line, less its bind address and app."""
+    line = next(x for x in (ROOT / "Procfile").read_text().splitlines() if x.startswith("web: "))
+    argv = shlex.split(line.removeprefix("web: "))
+    assert argv[0] == "gunicorn", line
+    options = argv[1:-1]
+    if "--bind" in options:
+        at = options.index("--bind")
+        del options[at : at + 2]
+    return options
+
+
+def gunicorn_options(args: argparse.Namespace) -> list[str]:
+    options = [*procfile_web_options(), "--workers", str(args.workers)]
+    if args.worker_class:
+        options += ["--worker-class", args.worker_class]
+    if args.threads:
+        options += ["--threads", str(args.threads)]
+    return options
+
+
+def django_options(args: argparse.Namespace) -> list[str]:
+    return ["--worker-class", "gthread", "--threads", "4", "--workers", str(args.workers)]
+
+
+def start_gunicorn(
+    app: str, port: int, env: dict[str, str], args: argparse.Namespace, log: Path, options: list[str]
+) -> subprocess.Popen[bytes]:
     cmd = [
-        "taskset", "-c", args.server_cpu, PY, "-m", "gunicorn",
-        "--worker-class", args.worker_class, "--workers", str(args.workers), "--threads", str(args.threads),
+        "taskset", "-c", args.server_cpu, PY, "-m", "gunicorn", *options,
         "--bind", f"127.0.0.1:{port}", "--log-level", "warning", app,
     ]
     return subprocess.Popen(cmd, cwd=ROOT, env={**os.environ, **env}, stdout=log.open("wb"), stderr=subprocess.STDOUT)
@@ -287,9 +320,9 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--duration", type=int, default=3, help="seconds per wrk run (default 3)")
     ap.add_argument("--rounds", type=int, default=3, help="interleaved rounds; the best of each is shown (default 3)")
     ap.add_argument("--connections", type=int, default=16, help="wrk connections (default 16)")
-    ap.add_argument("--workers", type=int, default=2, help="gunicorn workers (default 2)")
-    ap.add_argument("--threads", type=int, default=4, help="gunicorn gthread threads (default 4)")
-    ap.add_argument("--worker-class", default="gthread", help="gunicorn worker class for all three (default gthread)")
+    ap.add_argument("--workers", type=int, default=2, help="gunicorn workers, as WEB_CONCURRENCY (default 2)")
+    ap.add_argument("--worker-class", help="gunicorn worker class for all three (default: the Procfile's)")
+    ap.add_argument("--threads", type=int, help="gunicorn gthread threads (default: the Procfile's)")
     ap.add_argument("--server-cpu", default="0")
     ap.add_argument("--client-cpu", default="1")
     ap.add_argument("--keep", action="store_true", help="keep the temporary folder")
@@ -317,7 +350,8 @@ def main(argv: list[str] | None = None) -> int:
 
         path = f"feeds/{SECTION}.rss"
         feeds = Server("feeds", f"http://127.0.0.1:{ports['feeds']}/{path}",
-                       start_gunicorn("feeds.web:create_app()", ports["feeds"], env, args, logs / "feeds.log"))
+                       start_gunicorn("feeds.web:create_app()", ports["feeds"], env, args, logs / "feeds.log",
+                                      gunicorn_options(args)))
         servers.append(feeds)
         wait_up(feeds.url, feeds.proc)
         check(feeds)
@@ -335,7 +369,8 @@ def main(argv: list[str] | None = None) -> int:
         bare_env = {"BENCH_BODY": str(static / f"{SECTION}.rss"), "BENCH_GZIP": str(static / f"{SECTION}.rss.gz"),
                     "BENCH_HEADERS": str(headers_json), "PYTHONPATH": str(BENCH)}
         bare = Server("bare WSGI", f"http://127.0.0.1:{ports['bare']}/{path}",
-                      start_gunicorn("bare_wsgi:application", ports["bare"], bare_env, args, logs / "bare.log"))
+                      start_gunicorn("bare_wsgi:application", ports["bare"], bare_env, args, logs / "bare.log",
+                                     gunicorn_options(args)))
         servers.append(bare)
 
         ngx = Server("nginx static", f"http://127.0.0.1:{ports['nginx']}/{path}",
@@ -348,7 +383,8 @@ def main(argv: list[str] | None = None) -> int:
         subprocess.run([PY, "-m", "djangofeed.site", str(items_json)], env={**os.environ, **django_env},
                        check=True, cwd=BENCH)
         dj = Server("Django syndication", f"http://127.0.0.1:{ports['django']}/{path}",
-                    start_gunicorn("djangofeed.site:application", ports["django"], django_env, args, logs / "django.log"))
+                    start_gunicorn("djangofeed.site:application", ports["django"], django_env, args,
+                                   logs / "django.log", django_options(args)))
         servers.append(dj)
 
         for s in servers[1:]:
@@ -357,7 +393,8 @@ def main(argv: list[str] | None = None) -> int:
 
         print(f"feed: /{path}, {ITEMS} items, {feeds.size:,} bytes ({feeds.gzip_size:,} gzipped); "
               f"Django renders {dj.size:,} bytes")
-        print(f"gunicorn {args.worker_class} {args.workers}x{args.threads} and nginx (1 worker) on CPU {args.server_cpu}; "
+        print(f"gunicorn {shlex.join(gunicorn_options(args))} (Django: {shlex.join(django_options(args))}) "
+              f"and nginx (1 worker) on CPU {args.server_cpu}; "
               f"wrk -t1 -c{args.connections} -d{args.duration}s on CPU {args.client_cpu}, best of {args.rounds} "
               "interleaved rounds; 127.0.0.1")
         print()
