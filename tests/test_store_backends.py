@@ -263,3 +263,27 @@ def test_build_reads_one_snapshot(project, monkeypatch):
     with project.engine.connect() as conn:
         body = conn.execute(select(feed_documents.c.body).where(feed_documents.c.path == "feeds/news.rss")).scalar_one()
     assert b"Story number 2" in bytes(body)
+
+
+def test_documents_reload_reads_only_what_a_publish_changed(project):
+    from feeds.build.publish import make_document
+    from feeds.store.documents import load_documents, publish_documents
+
+    when = datetime(2026, 11, 1, tzinfo=UTC)
+    first = [make_document(f"feeds/s{n}.rss", "application/rss+xml", f"<rss>{n}</rss>".encode(), when)
+             for n in range(4)]
+    with project.engine.begin() as conn:
+        publish_documents(conn, first)
+    with db.read_snapshot(project.engine) as conn:
+        known = load_documents(conn)
+    assert sorted(known) == [d.path for d in first]
+
+    edited = make_document("feeds/s1.rss", "application/rss+xml", b"<rss>1 edited</rss>", when)
+    added = make_document("feeds/s9.rss", "application/rss+xml", b"<rss>9</rss>", when)
+    with project.engine.begin() as conn:
+        publish_documents(conn, [first[0], edited, first[2], added])  # s3 is gone
+    with db.read_snapshot(project.engine) as conn:
+        loaded = load_documents(conn, known)
+    assert sorted(loaded) == ["feeds/s0.rss", "feeds/s1.rss", "feeds/s2.rss", "feeds/s9.rss"]
+    assert loaded["feeds/s0.rss"] is known["feeds/s0.rss"] and loaded["feeds/s2.rss"] is known["feeds/s2.rss"]
+    assert loaded["feeds/s1.rss"] == edited and loaded["feeds/s9.rss"] == added

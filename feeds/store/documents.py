@@ -1,8 +1,8 @@
-"""Rendered feed documents: published together, loaded whole by the web processes."""
+"""Rendered feed documents: published together, read by the web processes."""
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
 
 from sqlalchemy import Connection, delete, insert, select, update
 
@@ -47,9 +47,18 @@ def publish_documents(conn: Connection, documents: Iterable[FeedDocument]) -> li
     return changed
 
 
-def load_documents(conn: Connection) -> dict[str, FeedDocument]:
-    rows = conn.execute(select(feed_documents))
-    return {
-        r.path: FeedDocument(r.path, r.content_type, bytes(r.body), bytes(r.gzip_body), r.etag, r.last_modified)
-        for r in rows
-    }
+def load_documents(conn: Connection, known: Mapping[str, FeedDocument] | None = None) -> dict[str, FeedDocument]:
+    """The published set. A document in ``known`` whose ETag is still the published
+    one is reused, not read again: a publish usually changes a few documents of
+    many, and each is a few hundred KB twice over (plain and gzip). Call inside
+    ``read_snapshot`` so the ETags and the bodies come from one publish."""
+    known = known or {}
+    published = conn.execute(select(feed_documents.c.path, feed_documents.c.etag)).all()
+    documents = {path: known[path] for path, etag in published if path in known and known[path].etag == etag}
+    to_read = [path for path, _ in published if path not in documents]
+    if to_read:
+        for r in conn.execute(select(feed_documents).where(feed_documents.c.path.in_(to_read))):
+            documents[r.path] = FeedDocument(
+                r.path, r.content_type, bytes(r.body), bytes(r.gzip_body), r.etag, r.last_modified
+            )
+    return documents

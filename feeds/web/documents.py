@@ -8,9 +8,10 @@ the Flask app. A hit costs one dictionary lookup, one memoised
 ``Accept-Encoding`` decision and one string comparison for a conditional GET.
 
 Each process keeps its own copy and follows the database with a cheap check
-of ``documents_version`` at most every ``poll_interval`` seconds; the full set
-is reloaded only when that number moved, and swapped in whole, so a request
-sees either the old set or the new one. If the database cannot be read, the
+of ``documents_version`` at most every ``poll_interval`` seconds; only when that
+number moved does it read the set again, in one snapshot, fetching the bodies
+of the documents whose ETag changed, and swaps the new set in whole, so a
+request sees either the old set or the new one. If the database cannot be read, the
 last good set stays served.
 
 The XSL stylesheets that make feeds readable in a browser are package files,
@@ -36,7 +37,7 @@ from sqlalchemy.exc import SQLAlchemyError
 
 from feeds.config import Settings
 from feeds.model import FeedDocument
-from feeds.store.db import DOCUMENTS_VERSION, get_version
+from feeds.store.db import DOCUMENTS_VERSION, get_version, read_snapshot
 from feeds.store.documents import load_documents
 
 log = logging.getLogger(__name__)
@@ -178,11 +179,11 @@ class DocumentCache:
 
     def _reload(self) -> bool:
         try:
-            with self.engine.connect() as conn:
+            with read_snapshot(self.engine) as conn:
                 version = get_version(conn, DOCUMENTS_VERSION)
                 if version == self.version:
                     return False
-                docs = load_documents(conn)
+                docs = load_documents(conn, known={path: prepared.doc for path, prepared in self.documents.items()})
         except SQLAlchemyError as exc:
             log.warning("could not check for new feed documents: %s", exc.__class__.__name__)
             return False
@@ -192,7 +193,7 @@ class DocumentCache:
         try:
             for path, doc in docs.items():
                 same = old.get(path)
-                documents[path] = same if same is not None and same.doc == doc else prepare(doc, max_age)
+                documents[path] = same if same is not None and same.doc is doc else prepare(doc, max_age)
         except Exception:  # a bad row must not turn every feed request into a 500
             log.exception("could not prepare the published documents; serving the previous set")
             return False
