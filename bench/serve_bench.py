@@ -295,6 +295,20 @@ def server_cpu_seconds(proc: subprocess.Popen[bytes]) -> float:
     return ticks / os.sysconf("SC_CLK_TCK")
 
 
+def settle(servers: list[Server], timeout: float = 30.0) -> None:
+    """Wait until no server is using the CPU. When wrk stops, a slow server (Django)
+    still has queued requests to render: left alone, that tail would run on the
+    server CPU during the next server's measurement."""
+    deadline = time.monotonic() + timeout
+    before = sum(server_cpu_seconds(s.proc) for s in servers)
+    while time.monotonic() < deadline:
+        time.sleep(0.25)  # a sampling interval: CPU time moves in clock ticks
+        now = sum(server_cpu_seconds(s.proc) for s in servers)
+        if now - before < 0.02:
+            return
+        before = now
+
+
 def wrk(
     url: str, headers: dict[str, str], args: argparse.Namespace, duration: float, server: Server | None = None
 ) -> tuple[float, float, str]:
@@ -411,6 +425,7 @@ def main(argv: list[str] | None = None) -> int:
                     headers = {"Accept-Encoding": "gzip"} if kind == "gzip" else {}
                     if kind == "304":
                         headers = {"If-None-Match": s.etag}
+                    settle(servers)
                     rate, cpu_us, problems = wrk(s.url, headers, args, args.duration, s)
                     results[s.name][kind] = max(results[s.name][kind], rate)
                     cpu_per_request[s.name][kind].append(cpu_us)
