@@ -237,3 +237,16 @@ def test_503_with_retry_after_when_the_database_is_unreachable(tmp_path):
     resp = push_html(client)
     assert resp.status_code == 503 and resp.headers["Retry-After"]
     assert client.delete(f"/api/articles/{URL}", headers=AUTH).status_code == 503
+
+
+def test_an_ingester_bug_is_a_json_500_and_stores_nothing(monkeypatch, project, client):
+    def broken(*args, **kwargs):
+        raise KeyError("boom")
+
+    monkeypatch.setattr(api_module, "ingest_page", broken)
+    resp = push_html(client)
+    assert resp.status_code == 500
+    assert resp.is_json and resp.get_json() == {
+        "error": "the ingester failed (KeyError); this is a bug, please report it"
+    }
+    assert count_articles(project) == 0

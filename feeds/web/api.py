@@ -8,7 +8,8 @@ stored with ``source = "push"``; the feeds follow at the clock's next build.
 Statuses: 201 new article, 200 updated or unchanged (a replay), 401 missing or
 wrong token, 404 API off or unknown id, 413 body above ``MAX_BODY``, 415 not
 HTML or JSON, 400 JSON that does not parse, 422 not an article (with the reason),
-503 with Retry-After when the database cannot be reached (a webhook should retry).
+503 with Retry-After when the database cannot be reached (a webhook should retry),
+500 as JSON naming the failure when the ingester itself breaks (a bug: nothing is stored).
 """
 
 from __future__ import annotations
@@ -106,6 +107,9 @@ def push_article() -> Response:
         return _error(422, f"not an article: {exc}")
     except RecursionError:
         return _error(422, "not an article: page is nested too deeply to parse")
+    except Exception as exc:  # a bug in the ingester: say so in the API's own terms, store nothing
+        current_app.logger.exception("push API: the ingester failed")
+        return _error(500, f"the ingester failed ({exc.__class__.__name__}); this is a bug, please report it")
     try:
         with ext["engine"].begin() as conn:
             change = upsert_article(conn, article, now)
