@@ -93,14 +93,8 @@ def _parse(path: Path, rel: str, settings: Settings) -> _Parsed:
     observed = datetime.fromtimestamp(st.st_mtime, UTC)
     try:
         article = ingest_page(data, source=source, settings=settings, fallback_time=observed)
-    except IngestError as exc:
+    except IngestError as exc:  # a bug in the ingester too (IngesterBug): one page, not the whole scan
         return _Parsed(source, st.st_mtime_ns, st.st_size, None, str(exc))
-    except RecursionError:
-        return _Parsed(source, st.st_mtime_ns, st.st_size, None, "page is nested too deeply to parse")
-    except Exception as exc:  # a bug in the ingester must cost one page, not the whole scan
-        log.exception("%s: the ingester failed", path)
-        reason = f"the ingester failed ({exc.__class__.__name__}); this is a bug, please report it"
-        return _Parsed(source, st.st_mtime_ns, st.st_size, None, reason)
     return _Parsed(source, st.st_mtime_ns, st.st_size, article, None)
 
 

@@ -240,10 +240,12 @@ def test_503_with_retry_after_when_the_database_is_unreachable(tmp_path):
 
 
 def test_an_ingester_bug_is_a_json_500_and_stores_nothing(monkeypatch, project, client):
-    def broken(*args, **kwargs):
+    from feeds.ingest import pipeline
+
+    def broken(data):  # a stage deep inside the ingester breaks
         raise KeyError("boom")
 
-    monkeypatch.setattr(api_module, "ingest_page", broken)
+    monkeypatch.setattr(pipeline, "decode_html", broken)
     resp = push_html(client)
     assert resp.status_code == 500
     assert resp.is_json and resp.get_json() == {

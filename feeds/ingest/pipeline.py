@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import logging
 import re
 from datetime import datetime
 from urllib.parse import quote, urljoin, urlsplit
@@ -30,7 +31,7 @@ from feeds.ingest.clean import (
 from feeds.ingest.captions import mark_captions, restore_captions
 from feeds.ingest.decode import decode_html
 from feeds.ingest.embeds import protect_embeds, restore_embeds
-from feeds.ingest.errors import IngestError
+from feeds.ingest.errors import IngestError, IngesterBug
 from feeds.ingest.extract import extract_body, load_profiles
 from feeds.ingest.metadata import Metadata, extract_metadata
 from feeds.ingest.sanitize import absolute_url, sanitize_html, strip_xml_forbidden
@@ -38,7 +39,9 @@ from feeds.ingest.sections import section_slug
 from feeds.ingest.text import html_to_text
 from feeds.model import Article
 
-__all__ = ["IngestError", "ingest_page"]
+__all__ = ["IngestError", "IngesterBug", "ingest_page"]
+
+log = logging.getLogger(__name__)
 
 MIN_WORDS = 20
 MIN_CHARS = 200
@@ -48,7 +51,26 @@ MAX_WORDS_ABOVE_HEADLINE = 150  # navigation, labels and teasers above a headlin
 
 def ingest_page(data: bytes, *, source: str, settings: Settings,
                 base_url: str | None = None, fallback_time: datetime) -> Article:
-    """Turn one page into an Article or raise IngestError with a one-line reason."""
+    """Turn one page into an Article or raise IngestError with a one-line reason.
+
+    That is the whole contract, for every caller (a scan, the push API, ``inspect``):
+    a page nested past Python's recursion limit is a reason like any other, and any
+    other exception from inside is logged and raised as IngesterBug, so a bug costs
+    one page and is reported as such, never as a traceback to the caller's caller.
+    """
+    try:
+        return _ingest_page(data, source=source, settings=settings, base_url=base_url, fallback_time=fallback_time)
+    except IngestError:
+        raise
+    except RecursionError:
+        raise IngestError("page is nested too deeply to parse") from None
+    except Exception as exc:
+        log.exception("%s: the ingester failed", source)
+        raise IngesterBug(f"the ingester failed ({exc.__class__.__name__}); this is a bug, please report it") from exc
+
+
+def _ingest_page(data: bytes, *, source: str, settings: Settings,
+                 base_url: str | None, fallback_time: datetime) -> Article:
     text = strip_xml_forbidden(decode_html(data))
     tree = _parse(text)
     meta = extract_metadata(tree)

@@ -22,7 +22,7 @@ from typing import Any
 from flask import Blueprint, Response, current_app, jsonify, request
 from sqlalchemy.exc import OperationalError
 
-from feeds.ingest import IngestError, ingest_page
+from feeds.ingest import IngestError, IngesterBug, ingest_page
 from feeds.store.articles import Change, delete_article, get_article, upsert_article
 
 api = Blueprint("api", __name__, url_prefix="/api")
@@ -103,13 +103,10 @@ def push_article() -> Response:
     now = datetime.now(UTC)
     try:
         article = ingest_page(page, source=PUSH_SOURCE, settings=ext["settings"], base_url=base_url, fallback_time=now)
+    except IngesterBug as exc:  # not the page's fault: a 500, and nothing stored
+        return _error(500, str(exc))
     except IngestError as exc:
-        return _error(422, f"not an article: {exc}")
-    except RecursionError:
-        return _error(422, "not an article: page is nested too deeply to parse")
-    except Exception as exc:  # a bug in the ingester: say so in the API's own terms, store nothing
-        current_app.logger.exception("push API: the ingester failed")
-        return _error(500, f"the ingester failed ({exc.__class__.__name__}); this is a bug, please report it")
+        return _error(422, str(exc))
     try:
         with ext["engine"].begin() as conn:
             change = upsert_article(conn, article, now)

@@ -59,6 +59,26 @@ def test_inspect_not_an_article_exits_1_naming_the_file(tmp_path, settings, caps
     assert len(captured.out.splitlines()) == 1
 
 
+@pytest.mark.parametrize(
+    ("failure", "reason"),
+    [(KeyError("boom"), "the ingester failed (KeyError); this is a bug, please report it"),
+     (RecursionError(), "page is nested too deeply to parse")],
+    ids=["bug", "recursion"],
+)
+def test_inspect_reports_a_failure_inside_the_ingester_in_one_line(tmp_path, settings, capsys, monkeypatch,
+                                                                    failure, reason):
+    from feeds.ingest import pipeline
+
+    def broken(data):  # a stage deep inside the ingester
+        raise failure
+
+    monkeypatch.setattr(pipeline, "decode_html", broken)
+    path = tmp_path / "a.html"
+    path.write_text(ARTICLE)
+    assert run(["inspect", str(path)], settings) == 1
+    assert capsys.readouterr().err.strip() == f"{path}: {reason}"
+
+
 def test_inspect_missing_file(tmp_path, settings, capsys):
     assert run(["inspect", str(tmp_path / "nope.html")], settings) == 1
     assert "nope.html" in capsys.readouterr().err
