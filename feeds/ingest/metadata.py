@@ -19,6 +19,7 @@ from typing import Any
 from lxml import html as lhtml
 
 from feeds.ingest.dates import find_visible_date, parse_date
+from feeds.ingest.sanitize import strip_xml_forbidden
 
 ARTICLE_TYPES = frozenset({
     "article", "newsarticle", "reportagenewsarticle", "analysisnewsarticle", "opinionnewsarticle",
@@ -96,7 +97,7 @@ def extract_metadata(tree: lhtml.HtmlElement) -> Metadata:
     meta.section = first(_ld_section(ld.get("articleSection")), metas.get("article:section"),
                          metas.get("parsely-section"), metas.get("section"), metas.get("category"),
                          _breadcrumb_section(tree), _visible_category(tree))
-    meta.tags = _dedupe(_keywords(ld.get("keywords")) or metas.get_all("article:tag")
+    meta.tags = _dedupe(_keywords(ld.get("keywords")) or _keywords(metas.get_all("article:tag"))
                         or _keywords(metas.get("news_keywords")) or _keywords(metas.get("keywords"))
                         or _keywords(metas.get("parsely-tags")))
     return meta
@@ -253,7 +254,9 @@ def _dedupe(values: list[str]) -> list[str]:
 
 
 def _clean(value: Any) -> str:
-    return " ".join(value.split()) if isinstance(value, str) else ""
+    """Every metadata string passes here: whitespace collapsed, and no characters XML
+    forbids (JSON-LD can spell them as escapes, past the page-level strip)."""
+    return " ".join(strip_xml_forbidden(value).split()) if isinstance(value, str) else ""
 
 
 def _first_date(*values: Any) -> datetime | None:

@@ -83,7 +83,7 @@ def _ingest_page(data: bytes, *, source: str, settings: Settings,
         canonical = None
     base = canonical or page_base
 
-    title = strip_xml_forbidden(meta.title)
+    title = meta.title
     if not title:
         raise IngestError("not an article: no headline found")
 
@@ -115,9 +115,9 @@ def _ingest_page(data: bytes, *, source: str, settings: Settings,
         content_html=content_html,
         text=body_text,
         summary=_summary(meta, body_text),
-        authors=tuple(strip_xml_forbidden(a) for a in meta.authors),
+        authors=tuple(meta.authors),
         image=absolute_url(meta.image, base) if meta.image else _first_image(content_html),
-        tags=tuple(strip_xml_forbidden(t) for t in meta.tags),
+        tags=tuple(meta.tags),
         language=meta.language or None,
         source=source,
         warnings=tuple(warnings),
@@ -222,7 +222,7 @@ def _push_url(settings: Settings, title: str, published: datetime) -> str:
 
 
 def _summary(meta: Metadata, body_text: str) -> str:
-    summary = strip_xml_forbidden(meta.description)
+    summary = meta.description
     if not summary:
         summary = ""
         for paragraph in body_text.split("\n\n"):

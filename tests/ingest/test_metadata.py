@@ -157,3 +157,14 @@ def test_jsonld_entities_are_decoded(ingest):
                "author": {"name": "Beatrix Lamb"}, "articleSection": "Arts &amp; Culture"})
     a = ingest(page(head))
     assert (a.title, a.section) == ("Fish & chips: the town’s favourite", "culture")
+
+
+def test_jsonld_escapes_cannot_bring_characters_xml_forbids(ingest):
+    head = ld({
+        "@context": "https://schema.org", "@type": "NewsArticle", "headline": "Pontoon\u0001 plan\u0008 approved",
+        "datePublished": "2026-10-12T07:00:00+01:00", "inLanguage": "en\u0001", "description": "Short\u000b one.",
+        "author": {"@type": "Person", "name": "Jo\u0002 Bloggs"}, "keywords": ["harbour\u0007"],
+    })
+    a = ingest(page(head))
+    assert (a.title, a.language, a.summary) == ("Pontoon plan approved", "en", "Short one.")
+    assert a.authors == ("Jo Bloggs",) and a.tags == ("harbour",)
