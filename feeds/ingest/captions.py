@@ -107,9 +107,7 @@ def _is_caption_only(el: lhtml.HtmlElement) -> bool:
     text = el.text_content()
     if CAPTION_START not in text and CAPTION_END not in text:
         return False
-    rest = text
-    while _SPAN.search(rest):
-        rest = _SPAN.sub("", rest)
+    rest = _SPAN.sub("", text)  # one pass removes every span: a match runs from the leftmost start
     if el.tag != "figcaption" and CAPTION_START in rest:
         rest = rest.split(CAPTION_START, 1)[0]  # a caption that runs on past this block
     rest = _MARKS.sub("", rest)

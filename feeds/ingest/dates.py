@@ -55,7 +55,7 @@ def parse_date(value: object) -> datetime | None:
         return None
     result: datetime | None = None
     try:
-        result = datetime.fromisoformat(text.replace("Z", "+00:00") if text.endswith("Z") else text)
+        result = datetime.fromisoformat(text)  # Python 3.11+ reads a trailing "Z" too
     except ValueError:
         pass
     if result is None and re.match(r"^[A-Za-z]{3}, \d", text):

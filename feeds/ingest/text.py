@@ -10,7 +10,7 @@ from lxml import etree
 from lxml import html as lhtml
 
 BLOCKS = frozenset({"p", "h1", "h2", "h3", "h4", "h5", "h6", "li", "blockquote", "pre", "tr", "dt", "dd",
-                    "figure", "table", "ul", "ol", "dl", "div", "caption", "hr"})
+                    "figure", "table", "ul", "ol", "dl", "div", "hr"})
 SKIP = frozenset({"figcaption", "caption", "iframe", "img", "picture", "source"})
 # Breaks are marked with private-use characters while the text is assembled, so that
 # newlines in the page source (which are only whitespace) cannot be mistaken for them.
