@@ -64,9 +64,10 @@ def extract_metadata(tree: lhtml.HtmlElement) -> Metadata:
                 return text
         return ""
 
-    meta.title = first(ld.get("headline"), metas.get("og:title"), metas.get("twitter:title"),
-                       metas.get("parsely-title"), metas.get("dc.title"), metas.get("dcterms.title"),
-                       _visible_headline(tree), _title_tag(tree), ld.get("name"))
+    # The tree-searching fallbacks run only when the declared metadata gave nothing.
+    meta.title = (first(ld.get("headline"), metas.get("og:title"), metas.get("twitter:title"),
+                        metas.get("parsely-title"), metas.get("dc.title"), metas.get("dcterms.title"))
+                  or first(_visible_headline(tree)) or first(_title_tag(tree)) or first(ld.get("name")))
     meta.canonical = first(_link_href(tree, "canonical"), metas.get("og:url"), _ld_url(ld))
     meta.description = first(ld.get("description"), metas.get("og:description"), metas.get("description"),
                              metas.get("twitter:description"), metas.get("dc.description"))
@@ -94,9 +95,9 @@ def extract_metadata(tree: lhtml.HtmlElement) -> Metadata:
         meta.published = meta.published or seen_published
         meta.updated = meta.updated or seen_updated
 
-    meta.section = first(_ld_section(ld.get("articleSection")), metas.get("article:section"),
-                         metas.get("parsely-section"), metas.get("section"), metas.get("category"),
-                         _breadcrumb_section(tree), _visible_category(tree))
+    meta.section = (first(_ld_section(ld.get("articleSection")), metas.get("article:section"),
+                          metas.get("parsely-section"), metas.get("section"), metas.get("category"))
+                    or first(_breadcrumb_section(tree)) or first(_visible_category(tree)))
     meta.tags = _dedupe(_keywords(ld.get("keywords")) or _keywords(metas.get_all("article:tag"))
                         or _keywords(metas.get("news_keywords")) or _keywords(metas.get("keywords"))
                         or _keywords(metas.get("parsely-tags")))
