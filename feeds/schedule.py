@@ -82,6 +82,8 @@ class Jobs:
                 log.exception("scan failed")
                 return
             self._scan_problem = None
+            for name, reason in report.newly_rejected:  # each once: an unchanged file is not retried
+                log.warning("scan: %s: rejected: %s", self.settings.articles_dir / name, reason)
             if report.changed:
                 log.info("scan: %s", report.summary())
                 self._build()

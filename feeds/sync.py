@@ -9,7 +9,6 @@ fails to ingest is reported and skipped, and what it published before stays.
 
 from __future__ import annotations
 
-import logging
 import multiprocessing
 import os
 import sys
@@ -25,8 +24,6 @@ from feeds.config import Settings
 from feeds.ingest import IngestError, ingest_page
 from feeds.model import Article
 from feeds.store.articles import forget_source, known_sources, record_source, upsert_article
-
-log = logging.getLogger(__name__)
 
 SOURCE_PREFIX = "file:"
 PAGE_SUFFIXES = (".html", ".htm")
@@ -46,6 +43,12 @@ class ScanReport:
     unchanged: int = 0
     removed: int = 0
     rejected: list[tuple[str, str]] = field(default_factory=list)
+    already_rejected: int = 0  # the first entries of ``rejected``: unchanged since an earlier scan rejected them
+
+    @property
+    def newly_rejected(self) -> list[tuple[str, str]]:
+        """Rejections this scan made (new or edited files), for a caller that reports only news."""
+        return self.rejected[self.already_rejected :]
 
     @property
     def changed(self) -> bool:
@@ -165,7 +168,7 @@ def scan_folder(
             report.unchanged += 1
     if progress and len(pages) > len(jobs):
         progress(len(pages) - len(jobs))
-    already_rejected = len(report.rejected)
+    report.already_rejected = len(report.rejected)
 
     results = _parse_all(jobs, settings, workers or os.cpu_count() or 1)
     for batch in _batches(results, BATCH):
@@ -186,8 +189,6 @@ def scan_folder(
     if vanished:
         with engine.begin() as conn:
             report.removed = sum(forget_source(conn, source) for source in vanished)
-    for name, reason in report.rejected[already_rejected:]:
-        log.warning("%s: rejected: %s", root / name, reason)
     return report
 
 

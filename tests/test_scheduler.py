@@ -146,3 +146,13 @@ def test_a_new_process_republishes_what_its_config_renders_differently(sample_pr
     with engine.connect() as conn:
         body = load_documents(conn)["feeds/world.rss"].body
     assert b"Abroad" in body
+
+
+def test_the_clock_logs_a_rejected_page_once_not_every_scan(project: Project, caplog: pytest.LogCaptureFixture) -> None:
+    project.add_page("bad.html", "<html><body><p>Opening hours: 9 to 5.</p></body></html>")
+    jobs = Jobs(project.engine, project.settings())
+    with caplog.at_level("WARNING", logger="feeds"):
+        jobs.scan()
+        jobs.scan()
+    said = [r.getMessage() for r in caplog.records if "rejected" in r.getMessage()]
+    assert len(said) == 1 and said[0].endswith("bad.html: rejected: not an article: no headline found")
