@@ -89,6 +89,9 @@ def _serve(settings: Settings, engine: Engine, *, with_scheduler: bool) -> int:
     if with_scheduler:
         cache = app.extensions["feeds"]["cache"]
         clock = Clock(engine, settings, on_publish=cache.refresh)
+        # The process's first build, before the first request: by the clock's own Jobs, so
+        # the clock's first interval knows everything is rendered and does not render it again.
+        clock.jobs.rebuild()
         clock_thread = threading.Thread(target=clock.run, args=(stop,), name="clock", daemon=True)
     server = make_server(settings.host, settings.port, app, threaded=True)
 
@@ -117,14 +120,9 @@ def cmd_serve(args: argparse.Namespace, settings: Settings) -> int:
 
 def cmd_run(args: argparse.Namespace, settings: Settings) -> int:
     """Ingest, build, then serve with the scheduler in the same process."""
-    from feeds.build import websub
-    from feeds.build.publish import build
-
     engine = _open_store(settings)
     if _ingest(settings, engine, workers=None, show_progress=True) == 2:
         return 2
-    result = build(engine, settings, force=True)
-    websub.notify(settings, result.changed, result.removed, delay=websub.GRACE, background=True)
     return _serve(settings, engine, with_scheduler=True)
 
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import os
 import signal
 import socket
@@ -13,6 +14,7 @@ import feedparser
 import pytest
 
 from .conftest import ROOT, Project, http_get
+from .procs import Proc, wait_until
 
 
 def _feeds(project: Project, *args: str, **env: str) -> subprocess.CompletedProcess[str]:
@@ -93,3 +95,24 @@ def test_run_serves_index_and_every_feed(running_service: str) -> None:
     assert http_get(running_service + "feeds/world.atom").status == 200
     assert http_get(running_service + "feeds/world.json").status == 200
     assert http_get(running_service + "feeds.opml").status == 200
+
+
+def test_run_renders_everything_once_at_start(sample_project: Project) -> None:
+    """The first build before serving is the clock's own first build: its first interval
+    finds the feeds in step and renders nothing again."""
+    port = _free_port()
+    proc = Proc([sys.executable, "-m", "feeds", "run", "--port", str(port)],
+                env=os.environ | sample_project.environ, cwd=ROOT, name="feeds run")
+    try:
+        proc.wait_for_line("clock: active")
+
+        def checked_after_build() -> bool:
+            health = json.loads(http_get(f"http://127.0.0.1:{port}/healthz").body)
+            return health["last_check"] > health["last_build"]  # a check that built nothing
+
+        wait_until(checked_after_build, 30, "the clock's first interval")
+    finally:
+        proc.popen.send_signal(signal.SIGTERM)
+        assert proc.wait(30) == 0
+    assert proc.count("first build of this process") == 1, proc.output()
+    assert proc.count("build: done") == 1, proc.output()
