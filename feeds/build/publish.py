@@ -2,14 +2,13 @@
 
 from __future__ import annotations
 
-import dataclasses
 import gzip
 import hashlib
 import logging
 from dataclasses import dataclass, field
-from datetime import datetime, timedelta
+from datetime import datetime
 
-from sqlalchemy import Connection, Engine, select
+from sqlalchemy import Connection, Engine
 
 from feeds.build.catalog import FORMATS, OPML_PATH, OPML_TYPE, feed_specs
 from feeds.build.render import EPOCH, RENDERERS, newest_update, render_opml
@@ -18,7 +17,6 @@ from feeds.model import FeedDocument
 from feeds.store.articles import recent_articles, sections_in_use
 from feeds.store.db import ARTICLES_VERSION, BUILT_VERSION, build_transaction, get_version, set_version
 from feeds.store.documents import publish_documents
-from feeds.store.schema import feed_documents
 
 log = logging.getLogger(__name__)
 
@@ -64,27 +62,6 @@ def render_documents(conn: Connection, settings: Settings) -> list[FeedDocument]
     return documents
 
 
-def _monotonic_last_modified(conn: Connection, documents: list[FeedDocument]) -> list[FeedDocument]:
-    """Last-Modified never goes back for a path whose bytes change.
-
-    A feed's Last-Modified is its newest item's ``updated``; when that item is
-    retracted the newest remaining one is older, and a reader polling with
-    If-Modified-Since alone would be told 304 forever. Changed bytes therefore
-    get at least the previous value plus one second.
-    """
-    current = {
-        r.path: (r.etag, r.last_modified)
-        for r in conn.execute(select(feed_documents.c.path, feed_documents.c.etag, feed_documents.c.last_modified))
-    }
-    out = []
-    for doc in documents:
-        etag, previous = current.get(doc.path, (None, None))
-        if previous is not None and etag != doc.etag and doc.last_modified <= previous:
-            doc = dataclasses.replace(doc, last_modified=previous.replace(microsecond=0) + timedelta(seconds=1))
-        out.append(doc)
-    return out
-
-
 def build(engine: Engine, settings: Settings, *, force: bool = False) -> BuildResult:
     """Rebuild if articles changed since the last build (or ``force``), publishing atomically.
 
@@ -98,7 +75,7 @@ def build(engine: Engine, settings: Settings, *, force: bool = False) -> BuildRe
         articles_version = get_version(conn, ARTICLES_VERSION)
         if not force and articles_version == get_version(conn, BUILT_VERSION):
             return BuildResult(built=False)
-        documents = _monotonic_last_modified(conn, render_documents(conn, settings))
+        documents = render_documents(conn, settings)
         changed = publish_documents(conn, documents)
         set_version(conn, BUILT_VERSION, articles_version)
     if changed:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Iterable, Mapping
+from datetime import timedelta
 
 from sqlalchemy import Connection, delete, insert, select, update
 
@@ -18,20 +19,33 @@ def publish_documents(conn: Connection, documents: Iterable[FeedDocument]) -> li
     bytes), documents no longer produced are removed, and ``documents_version``
     moves only when something did change, so web processes reload only then.
     Returns the paths that changed.
+
+    Last-Modified never goes back for a path whose bytes change. A feed's is its
+    newest item's ``updated``; when that item is retracted the newest remaining
+    one is older, and a reader polling with If-Modified-Since alone would be
+    told 304 forever. Changed bytes therefore get at least the previous value
+    plus one second.
     """
-    current = {r.path: r.etag for r in conn.execute(select(feed_documents.c.path, feed_documents.c.etag))}
+    current = {
+        r.path: (r.etag, r.last_modified)
+        for r in conn.execute(select(feed_documents.c.path, feed_documents.c.etag, feed_documents.c.last_modified))
+    }
     changed: list[str] = []
     wanted: set[str] = set()
     for doc in documents:
         wanted.add(doc.path)
-        if current.get(doc.path) == doc.etag:
+        etag, previous = current.get(doc.path, (None, None))
+        if etag == doc.etag:
             continue
+        last_modified = doc.last_modified
+        if previous is not None and last_modified <= previous:
+            last_modified = previous.replace(microsecond=0) + timedelta(seconds=1)
         values = {
             "content_type": doc.content_type,
             "body": doc.body,
             "gzip_body": doc.gzip_body,
             "etag": doc.etag,
-            "last_modified": doc.last_modified,
+            "last_modified": last_modified,
         }
         if doc.path in current:
             conn.execute(update(feed_documents).where(feed_documents.c.path == doc.path).values(**values))
