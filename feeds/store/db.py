@@ -208,14 +208,13 @@ def get_changed_at(conn: Connection, key: str) -> datetime | None:
     return conn.execute(select(state.c.changed_at).where(state.c.key == key)).scalar_one()
 
 
-def bump_version(conn: Connection, key: str) -> int:
-    """Increment a counter inside the caller's transaction and return the new value."""
+def bump_version(conn: Connection, key: str) -> None:
+    """Increment a counter inside the caller's transaction."""
     conn.execute(
         update(state)
         .where(state.c.key == key)
         .values(value=state.c.value + 1, changed_at=datetime.now(UTC))
     )
-    return get_version(conn, key)
 
 
 def set_version(conn: Connection, key: str, value: int) -> None:
