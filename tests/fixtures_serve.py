@@ -8,7 +8,6 @@ pin down what the build and the web layer do with every field of an article.
 
 from __future__ import annotations
 
-import dataclasses
 import http.client
 import shutil
 import threading
@@ -95,7 +94,6 @@ class Project:
         self.engine = make_engine(self.settings.database)
         init_db(self.engine)
         self.app: Any = None
-        self.on_publish: Callable[[], object] | None = None
 
     def add(self, *articles: Article) -> None:
         with self.engine.begin() as conn:
@@ -273,7 +271,3 @@ def hub() -> Iterator[Hub]:
     finally:
         h.server.shutdown()
         h.server.server_close()
-
-
-def replace_settings(project: Project, **changes: Any) -> None:
-    project.settings = dataclasses.replace(project.settings, **changes)

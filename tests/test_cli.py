@@ -5,7 +5,6 @@ from __future__ import annotations
 import json
 import os
 import signal
-import socket
 import subprocess
 import sys
 from collections.abc import Iterator
@@ -13,7 +12,7 @@ from collections.abc import Iterator
 import feedparser
 import pytest
 
-from .conftest import ROOT, Project, http_get
+from .conftest import ROOT, Project, free_port, http_get
 from .procs import Proc, wait_until
 
 
@@ -56,16 +55,10 @@ def test_build_publishes_once_then_reports_nothing_changed(sample_project: Proje
     assert second.returncode == 0 and "nothing changed" in second.stdout
 
 
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
-
-
 @pytest.fixture
 def running_service(sample_project: Project) -> Iterator[str]:
     project = sample_project
-    port = _free_port()
+    port = free_port()
     proc = subprocess.Popen(
         [sys.executable, "-m", "feeds", "run", "--port", str(port)],
         cwd=ROOT,
@@ -100,7 +93,7 @@ def test_run_serves_index_and_every_feed(running_service: str) -> None:
 def test_run_renders_everything_once_at_start(sample_project: Project) -> None:
     """The first build before serving is the clock's own first build: its first interval
     finds the feeds in step and renders nothing again."""
-    port = _free_port()
+    port = free_port()
     proc = Proc([sys.executable, "-m", "feeds", "run", "--port", str(port)],
                 env=os.environ | sample_project.environ, cwd=ROOT, name="feeds run")
     try:

@@ -9,7 +9,7 @@ from pathlib import Path
 
 import pytest
 
-from feeds.config import ConfigError, load_settings
+from feeds.config import ConfigError
 
 from .conftest import ROOT, Project
 

@@ -13,7 +13,7 @@ import feedparser
 import pytest
 from lxml import etree
 
-from tests.fixtures_serve import SITE, Served, hub, make_article, serve_project, served  # noqa: F401
+from tests.fixtures_serve import SITE, Served, make_article, serve_project, served  # noqa: F401
 
 NS = {
     "atom": "http://www.w3.org/2005/Atom",
