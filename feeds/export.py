@@ -14,11 +14,12 @@ from pathlib import Path
 
 from sqlalchemy import Engine
 
+from feeds.build.catalog import FORMATS
 from feeds.build.publish import render_documents
 from feeds.config import Settings
 from feeds.store.db import read_snapshot
 
-EXPORT_SUFFIXES = (".rss", ".atom", ".json", ".opml")
+FEED_SUFFIXES = tuple("." + fmt for fmt in FORMATS)  # what may be cleaned up under out/feeds/
 
 
 def _write_atomically(path: Path, data: bytes, mtime: float) -> None:
@@ -47,7 +48,7 @@ def export(engine: Engine, settings: Settings, out: Path) -> tuple[int, int]:
             written.add(path)
     removed = 0
     for path in (out / "feeds").glob("*"):
-        if path.is_file() and path not in written and path.name.removesuffix(".gz").endswith(EXPORT_SUFFIXES):
+        if path.is_file() and path not in written and path.name.removesuffix(".gz").endswith(FEED_SUFFIXES):
             path.unlink()
             removed += 1
     return len(documents), removed
