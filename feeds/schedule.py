@@ -82,7 +82,7 @@ class Jobs:
                 log.exception("scan failed")
                 return
             self._scan_problem = None
-            for name, reason in report.newly_rejected:  # each once: an unchanged file is not retried
+            for name, reason in report.newly_rejected:  # each page once, not at every scan that retries it
                 log.warning("scan: %s: rejected: %s", self.settings.articles_dir / name, reason)
             if report.changed:
                 log.info("scan: %s", report.summary())

@@ -1,7 +1,11 @@
 """Keep the store in step with the articles folder: new, edited and removed pages.
 
 Only files whose size or mtime moved since the last scan are read, so a scan
-of an unchanged folder costs one ``stat`` per file. Parsing runs in a process
+of an unchanged folder costs one ``stat`` per file. Two kinds of unchanged file
+are read again: one an older ingester read (``INGESTER_VERSION`` moved), at most
+``REREAD`` a scan so an upgrade re-reads a large archive in the background; and
+one the ingester failed on with a bug (not the page's fault), at every scan, so a
+fixed install or release reaches it. Parsing runs in a process
 pool when there is enough of it to pay for one; results are written in small
 transactions so memory stays flat however large the folder is. A page that
 fails to ingest is reported and skipped, and what it published before stays.
@@ -21,7 +25,7 @@ from pathlib import Path
 from sqlalchemy import Engine
 
 from feeds.config import Settings
-from feeds.ingest import IngestError, ingest_page
+from feeds.ingest import INGESTER_VERSION, IngestError, IngesterBug, ingest_page
 from feeds.model import Article
 from feeds.store.articles import forget_source, known_sources, record_source, upsert_article
 
@@ -30,6 +34,7 @@ PAGE_SUFFIXES = (".html", ".htm")
 POOL_THRESHOLD = 32  # below this many changed files a process pool costs more than it saves
 BATCH = 200
 WINDOW = 512  # pages in flight in the process pool at once
+REREAD = 500  # unchanged files an older ingester read, re-read per scan
 
 
 class SyncError(Exception):
@@ -44,11 +49,15 @@ class ScanReport:
     removed: int = 0
     rejected: list[tuple[str, str]] = field(default_factory=list)
     already_rejected: int = 0  # the first entries of ``rejected``: unchanged since an earlier scan rejected them
+    bugs: int = 0  # rejections that are the ingester's own failure, not the page's
+    # Files read again although unchanged, whose rejection is the same as before: not news.
+    same_rejection: set[str] = field(default_factory=set)
 
     @property
     def newly_rejected(self) -> list[tuple[str, str]]:
-        """Rejections this scan made (new or edited files), for a caller that reports only news."""
-        return self.rejected[self.already_rejected :]
+        """Rejections this scan made (new or edited files, or a new reason), for a caller
+        that reports only news: each rejected page is logged once, not every scan."""
+        return [r for r in self.rejected[self.already_rejected :] if r[0] not in self.same_rejection]
 
     @property
     def changed(self) -> bool:
@@ -58,6 +67,7 @@ class ScanReport:
         return (
             f"ingested {self.ingested}, updated {self.updated}, unchanged {self.unchanged}, "
             f"removed {self.removed}, rejected {len(self.rejected)}"
+            + (f" ({self.bugs} by an ingester bug: please report it)" if self.bugs else "")
         )
 
 
@@ -68,6 +78,7 @@ class _Parsed:
     size: int
     article: Article | None
     error: str | None
+    bug: bool = False
 
 
 def _list_pages(root: Path) -> dict[str, os.stat_result]:
@@ -97,7 +108,7 @@ def _parse(path: Path, rel: str, settings: Settings) -> _Parsed:
     try:
         article = ingest_page(data, source=source, settings=settings, fallback_time=observed)
     except IngestError as exc:  # a bug in the ingester too (IngesterBug): one page, not the whole scan
-        return _Parsed(source, st.st_mtime_ns, st.st_size, None, str(exc))
+        return _Parsed(source, st.st_mtime_ns, st.st_size, None, str(exc), isinstance(exc, IngesterBug))
     return _Parsed(source, st.st_mtime_ns, st.st_size, article, None)
 
 
@@ -156,14 +167,21 @@ def scan_folder(
     progress = _progress_bar(len(pages)) if show_progress else None
     with engine.connect() as conn:
         known = known_sources(conn, SOURCE_PREFIX)
+    previous_errors: dict[str, str] = {}  # unchanged files read again, and their recorded rejection
     report = ScanReport()
     jobs = []
+    rereads = 0
     for rel, st in sorted(pages.items()):
         seen = known.get(SOURCE_PREFIX + rel)
-        if seen is None or seen[:2] != (st.st_mtime_ns, st.st_size):
+        if seen is None or (seen.mtime_ns, seen.size) != (st.st_mtime_ns, st.st_size):
             jobs.append((root / rel, rel))
-        elif seen[2] is not None:  # still the page that was rejected: report it, don't retry it
-            report.rejected.append((rel, seen[2]))
+        elif seen.bug or (seen.ingester != INGESTER_VERSION and rereads < REREAD):
+            rereads += not seen.bug
+            jobs.append((root / rel, rel))
+            if seen.error is not None:
+                previous_errors[rel] = seen.error
+        elif seen.error is not None:  # still the page that was rejected: report it, don't retry it
+            report.rejected.append((rel, seen.error))
         else:
             report.unchanged += 1
     if progress and len(pages) > len(jobs):
@@ -174,14 +192,21 @@ def scan_folder(
     for batch in _batches(results, BATCH):
         with engine.begin() as conn:
             for parsed in batch:
+                rel = parsed.source[len(SOURCE_PREFIX) :]
                 if parsed.article is None:
-                    report.rejected.append((parsed.source[len(SOURCE_PREFIX) :], parsed.error or "rejected"))
-                    record_source(conn, parsed.source, parsed.mtime_ns, parsed.size, None, parsed.error)
+                    error = parsed.error or "rejected"
+                    report.rejected.append((rel, error))
+                    report.bugs += parsed.bug
+                    if previous_errors.get(rel) == error:
+                        report.same_rejection.add(rel)
+                    record_source(conn, parsed.source, parsed.mtime_ns, parsed.size, None, error,
+                                  bug=parsed.bug, ingester=INGESTER_VERSION)
                     continue
                 observed = datetime.fromtimestamp(parsed.mtime_ns / 1e9, UTC)
                 change = upsert_article(conn, parsed.article, observed)
                 setattr(report, change.value, getattr(report, change.value) + 1)
-                record_source(conn, parsed.source, parsed.mtime_ns, parsed.size, parsed.article.id, None)
+                record_source(conn, parsed.source, parsed.mtime_ns, parsed.size, parsed.article.id, None,
+                              ingester=INGESTER_VERSION)
         if progress:
             progress(len(batch))
 

@@ -6,6 +6,7 @@ import os
 
 import pytest
 
+from feeds.ingest import INGESTER_VERSION
 from feeds.store.articles import get_article
 from feeds.sync import POOL_THRESHOLD, scan_folder
 
@@ -67,3 +68,48 @@ def test_an_ingester_bug_costs_one_page_not_the_scan(project: Project, monkeypat
     report = scan_folder(project.engine, project.settings())
     assert report.ingested == 1
     assert [(name, "KeyError" in reason) for name, reason in report.rejected] == [("bad.html", True)]
+    assert report.bugs == 1 and "1 by an ingester bug" in report.summary()
+
+
+def test_a_page_an_ingester_bug_rejected_is_retried_until_the_bug_is_fixed(
+    project: Project, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A broken install or a bug must not reject a page for good: every scan retries it,
+    /healthz counts it meanwhile, and the clock's report names it once, not every scan."""
+    from feeds.ingest import pipeline
+
+    monkeypatch.setattr(pipeline, "decode_html", lambda data: {}["boom"])
+    project.add_page("one.html", story(1))
+    first = scan_folder(project.engine, project.settings())
+    assert [name for name, _ in first.newly_rejected] == ["one.html"] and first.bugs == 1
+    health = project.app().test_client().get("/healthz").get_json()
+    assert health["ingester_bugs"] == 1
+
+    again = scan_folder(project.engine, project.settings())
+    assert again.bugs == 1, "retried although the file did not change"
+    assert again.newly_rejected == [], "the same failure is not news: logged once"
+
+    monkeypatch.undo()  # the install or the ingester is fixed
+    fixed = scan_folder(project.engine, project.settings())
+    assert (fixed.ingested, fixed.rejected) == (1, [])
+    assert project.app().test_client().get("/healthz").get_json()["ingester_bugs"] == 0
+
+
+def test_a_newer_ingester_reads_again_what_an_older_one_read(project: Project) -> None:
+    from sqlalchemy import update
+
+    from feeds.store.schema import sources
+
+    project.add_page("one.html", story(1))
+    project.add_page("empty.html", "")
+    scan_folder(project.engine, project.settings())
+    with project.engine.begin() as conn:  # as an older release, or one from before the version was kept, left them
+        conn.execute(update(sources).values(ingester=None))
+    report = scan_folder(project.engine, project.settings())
+    assert (report.unchanged, [n for n, _ in report.rejected]) == (1, ["empty.html"])
+    assert report.newly_rejected == [], "re-read to the same rejection: not news"
+    with project.engine.connect() as conn:
+        versions = set(conn.execute(sources.select().with_only_columns(sources.c.ingester)).scalars())
+    assert versions == {INGESTER_VERSION}
+    # Read again only once: the next scan reads nothing.
+    assert scan_folder(project.engine, project.settings()).unchanged == 1

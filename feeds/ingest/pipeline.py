@@ -39,9 +39,14 @@ from feeds.ingest.sections import section_slug
 from feeds.ingest.text import html_to_text
 from feeds.model import Article
 
-__all__ = ["IngestError", "IngesterBug", "ingest_page"]
+__all__ = ["INGESTER_VERSION", "IngestError", "IngesterBug", "ingest_page"]
 
 log = logging.getLogger(__name__)
+
+# Bump when the ingester makes different articles of the same pages (or rejects
+# differently): the folder scan re-reads, a bounded number per scan, every file an
+# older version read, so stored articles follow a better extractor.
+INGESTER_VERSION = "2026.12.1"
 
 MIN_WORDS = 20
 MIN_CHARS = 200

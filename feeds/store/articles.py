@@ -4,9 +4,9 @@ from __future__ import annotations
 
 from datetime import datetime, timedelta
 from enum import Enum
-from typing import Any
+from typing import Any, NamedTuple
 
-from sqlalchemy import Connection, Row, delete, select, update
+from sqlalchemy import Connection, Row, delete, func, select, update
 from sqlalchemy.dialects import postgresql, sqlite
 
 from feeds.model import Article
@@ -137,23 +137,37 @@ def sections_in_use(conn: Connection) -> list[str]:
 # -- what the folder scan has seen -------------------------------------------------
 
 
-def known_sources(conn: Connection, prefix: str) -> dict[str, tuple[int, int, str | None]]:
-    """``{source: (mtime_ns, size, error)}`` for every file the scan has recorded."""
-    rows = conn.execute(
-        select(sources.c.source, sources.c.mtime_ns, sources.c.size, sources.c.error).where(
-            sources.c.source.startswith(prefix)
-        )
-    )
-    return {r.source: (r.mtime_ns, r.size, r.error) for r in rows}
+class SeenSource(NamedTuple):
+    """What the scan recorded of a file: its stat, the rejection (if any), and which ingester read it."""
+
+    mtime_ns: int
+    size: int
+    error: str | None
+    bug: bool
+    ingester: str | None
+
+
+def known_sources(conn: Connection, prefix: str) -> dict[str, SeenSource]:
+    """``{source: SeenSource}`` for every file the scan has recorded."""
+    columns = (sources.c.mtime_ns, sources.c.size, sources.c.error, sources.c.bug, sources.c.ingester)
+    rows = conn.execute(select(sources.c.source, *columns).where(sources.c.source.startswith(prefix)))
+    return {r.source: SeenSource(r.mtime_ns, r.size, r.error, bool(r.bug), r.ingester) for r in rows}
 
 
 def record_source(
-    conn: Connection, source: str, mtime_ns: int, size: int, article_id: str | None, error: str | None
+    conn: Connection, source: str, mtime_ns: int, size: int, article_id: str | None, error: str | None,
+    *, bug: bool = False, ingester: str,
 ) -> None:
-    values = {"mtime_ns": mtime_ns, "size": size, "article_id": article_id, "error": error}
+    values = {"mtime_ns": mtime_ns, "size": size, "article_id": article_id, "error": error,
+              "bug": bug, "ingester": ingester}
     dialect = postgresql if conn.dialect.name == "postgresql" else sqlite
     statement = dialect.insert(sources).values(source=source, **values)
     conn.execute(statement.on_conflict_do_update(index_elements=[sources.c.source], set_=values))
+
+
+def count_ingester_bugs(conn: Connection) -> int:
+    """Files the ingester itself failed on (a bug, not the page's fault), for ``/healthz``."""
+    return int(conn.execute(select(func.count()).select_from(sources).where(sources.c.bug)).scalar_one())
 
 
 def forget_source(conn: Connection, source: str) -> bool:

@@ -7,6 +7,7 @@ from datetime import UTC, datetime
 from sqlalchemy import (
     JSON,
     BigInteger,
+    Boolean,
     Column,
     DateTime,
     Index,
@@ -17,6 +18,7 @@ from sqlalchemy import (
     Table,
     Text,
     TypeDecorator,
+    false,
 )
 
 
@@ -68,7 +70,9 @@ articles = Table(
 )
 
 # What the folder scan has seen of each file, so an unchanged file is not read
-# again, and a rejected one is not retried until it changes.
+# again, and a rejected one is not retried until it changes: unless the ingester
+# that read it is older than the running one (``ingester``), or the rejection was
+# the ingester's own bug (``bug``), which every scan retries.
 sources = Table(
     "sources",
     metadata,
@@ -77,6 +81,8 @@ sources = Table(
     Column("size", BigInteger, nullable=False),
     Column("article_id", String(2048)),
     Column("error", Text),
+    Column("ingester", String(32)),
+    Column("bug", Boolean, nullable=False, server_default=false()),
 )
 
 feed_documents = Table(
