@@ -1,7 +1,9 @@
-"""The ``feeds`` command: run (everything), ingest, build, serve, clock, db, export.
+"""The ``feeds`` command: run (everything), ingest, build, serve, web, clock, db, export.
 
-Every command reads settings the same way (``config/`` then the environment);
-a bad setting prints one line and exits with status 2, never a traceback.
+Every command reads settings the same way (``config/`` then the environment) and
+first checks that the packages its code paths need import (:mod:`feeds.install`);
+a bad setting or a broken install prints one line and exits with status 2, never
+a traceback.
 """
 
 from __future__ import annotations
@@ -18,10 +20,8 @@ from pathlib import Path
 from types import FrameType
 from typing import TYPE_CHECKING
 
+from feeds import install
 from feeds.config import ConfigError, Settings, load_settings
-from feeds.ingest import IngestError
-from feeds.ingest import commands as ingest_commands
-from feeds.ingest.extract import load_profiles
 
 if TYPE_CHECKING:
     from sqlalchemy import Engine
@@ -126,6 +126,21 @@ def cmd_run(args: argparse.Namespace, settings: Settings) -> int:
     return _serve(settings, engine, with_scheduler=True)
 
 
+def cmd_web(args: argparse.Namespace, settings: Settings) -> int:
+    """The Procfile's web process: gunicorn with gevent's WSGI server, ``WEB_CONCURRENCY``
+    workers, bound to ``--host``/``PORT``; SIGTERM finishes requests in flight, then exits."""
+    from gunicorn.app.wsgiapp import WSGIApplication
+
+    sys.argv = [
+        "gunicorn",
+        f"--bind={settings.host}:{settings.port}",
+        "--worker-class=gevent_pywsgi",
+        "feeds.web:create_app()",
+    ]
+    WSGIApplication("%(prog)s [OPTIONS] [APP_MODULE]").run()
+    return 0
+
+
 def cmd_clock(args: argparse.Namespace, settings: Settings) -> int:
     """The scheduler alone, for a PaaS ``clock`` process: active if it holds the scheduler
     lock, standby otherwise. SIGTERM or Ctrl-C lets a running build finish, then exits."""
@@ -146,6 +161,18 @@ def cmd_clock(args: argparse.Namespace, settings: Settings) -> int:
     Clock(engine, settings).run(stop)
     engine.dispose()
     return 0
+
+
+def cmd_inspect(args: argparse.Namespace, settings: Settings) -> int:
+    from feeds.ingest.commands import run_inspect
+
+    return run_inspect(args.paths, settings, base_url=args.base_url, as_json=args.json)
+
+
+def cmd_sanitize(args: argparse.Namespace, settings: Settings) -> int:
+    from feeds.ingest.commands import run_sanitize
+
+    return run_sanitize(settings, base_url=args.base_url)
 
 
 def cmd_db(args: argparse.Namespace, settings: Settings) -> int:
@@ -189,28 +216,41 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("-v", "--verbose", action="store_true", help="log debug detail")
     sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
 
-    def add(name: str, func: object, help: str) -> argparse.ArgumentParser:
+    def add(name: str, func: object, help: str, parts: tuple[str, ...]) -> argparse.ArgumentParser:
         p = sub.add_parser(name, help=help, description=help)
-        p.set_defaults(func=func)
+        p.set_defaults(func=func, parts=parts, needs_config=True)
         return p
 
-    for name, func, help in (
-        ("run", cmd_run, "ingest the articles folder, build, serve, and keep both up to date"),
-        ("serve", cmd_serve, "serve the published feeds (no scheduler)"),
+    everything = ("ingest", "store", "build", "clock", "web")
+    serving = ("ingest", "store", "build", "web")  # the push API ingests
+    for name, func, help, parts in (
+        ("run", cmd_run, "ingest the articles folder, build, serve, and keep both up to date", everything),
+        ("serve", cmd_serve, "serve the published feeds (no scheduler)", serving),
+        ("web", cmd_web, "the Procfile's web process: serve with gunicorn, WEB_CONCURRENCY workers", serving),
     ):
-        p = add(name, func, help)
+        p = add(name, func, help, parts)
         p.add_argument("--host", help="address to bind (default: setting host, 127.0.0.1)")
         p.add_argument("--port", type=int, help="port to bind (default: PORT or setting port, 8000)")
-    p = add("ingest", cmd_ingest, "ingest the articles folder into the store, once")
+    p = add("ingest", cmd_ingest, "ingest the articles folder into the store, once", ("ingest", "store"))
     p.add_argument("--jobs", type=int, help="worker processes (default: one per core)")
-    p = add("build", cmd_build, "render and publish the feeds that changed")
+    p = add("build", cmd_build, "render and publish the feeds that changed", ("store", "build"))
     p.add_argument("--force", action="store_true", help="render even if no article changed")
-    add("clock", cmd_clock, "run the scheduler alone (scan and rebuild on a timer); one active per database")
-    p = add("export", cmd_export, "write every feed, gzip twins and OPML to a folder (for a CDN or static host)")
+    add("clock", cmd_clock, "run the scheduler alone (scan and rebuild on a timer); one active per database",
+        ("ingest", "store", "build", "clock"))
+    p = add("export", cmd_export, "write every feed, gzip twins and OPML to a folder (for a CDN or static host)",
+            ("store", "build"))
     p.add_argument("dir", metavar="DIR", help="the folder to write (created if missing)")
-    p = add("db", cmd_db, "database schema: upgrade to the newest migration, or show the current one")
+    p = add("db", cmd_db, "database schema: upgrade to the newest migration, or show the current one", ("store",))
     p.add_argument("action", choices=("upgrade", "current"))
-    ingest_commands.register(sub)
+    # inspect and sanitize need no site configuration: run anywhere, they use built-in defaults.
+    p = add("inspect", cmd_inspect, "print the article the ingester makes of HTML files", ("ingest",))
+    p.set_defaults(needs_config=False)
+    p.add_argument("paths", nargs="+", metavar="PATH", type=Path)
+    p.add_argument("--base-url", help="resolve relative URLs against this when the page has no canonical URL")
+    p.add_argument("--json", action="store_true", help="one JSON object per line")
+    p = add("sanitize", cmd_sanitize, "sanitise an HTML fragment from stdin", ("ingest",))
+    p.set_defaults(needs_config=False)
+    p.add_argument("--base-url", help="resolve relative URLs against this (default: site_url)")
     return parser
 
 
@@ -224,7 +264,15 @@ def main(argv: Sequence[str] | None = None) -> int:
     logging.getLogger("apscheduler").setLevel(logging.WARNING)
     logging.getLogger("alembic").setLevel(logging.WARNING)
     try:
-        settings = load_settings()
+        install.check(args.parts)
+    except install.BrokenInstall as exc:
+        print(f"feeds: {exc}", file=sys.stderr)
+        return 2
+    from feeds.ingest import IngestError
+    from feeds.ingest.extract import load_profiles
+
+    try:
+        settings = load_settings(require_config=args.needs_config)
         # Site profiles are compiled once per process; a broken file must stop
         # start-up here, not reject every page later.
         load_profiles(settings.config_dir / "profiles.toml")

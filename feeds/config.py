@@ -207,15 +207,30 @@ def _load_sections(path: Path) -> tuple[Section, ...]:
     return tuple(sections)
 
 
-def load_settings(environ: Mapping[str, str] | None = None) -> Settings:
+def load_settings(environ: Mapping[str, str] | None = None, *, require_config: bool = True) -> Settings:
     """Read the config folder, then apply the environment; raise ConfigError on any bad value.
 
     Relative paths in ``settings.toml`` are taken from the folder that holds the
     config folder (the project root), so the service runs the same from any
     working directory; paths from the environment are taken as given.
+
+    Without a config folder, a command that serves or stores a site stops and says
+    where it looked (``require_config``); one that only looks at pages (``inspect``,
+    ``sanitize``) gets the built-in defaults, where every section a page names is
+    taken as it is, since there is no list of sections to file it under.
     """
     env = os.environ if environ is None else environ
     config_dir = Path(env.get("FEEDS_CONFIG_DIR", "config"))
+    if not config_dir.is_dir():
+        if require_config:
+            raise ConfigError(
+                str(config_dir.absolute()),
+                "(folder)",
+                "no configuration folder here: run feeds from the project folder (the one holding "
+                "config/), or point FEEDS_CONFIG_DIR at one",
+            )
+        env = {key: value for key, value in env.items() if key != "FEEDS_UNKNOWN_SECTION"}
+        env["FEEDS_UNKNOWN_SECTION"] = "create"
     settings_path = config_dir / "settings.toml"
     file_values = _read_toml(settings_path)
     by_name = {f.name: f for f in fields(Settings) if f.metadata.get("parse")}

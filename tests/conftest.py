@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import os
 import shutil
-import socket
 import sys
 import threading
 import urllib.error
@@ -299,8 +298,3 @@ def sample_project(project: Project) -> Project:
     shutil.copytree(ROOT / "sample_articles", project.articles_dir, dirs_exist_ok=True)
     return project
 
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])

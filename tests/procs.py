@@ -2,8 +2,8 @@
 
 from __future__ import annotations
 
-import re
 import shlex
+import socket
 import subprocess
 import sys
 import threading
@@ -96,23 +96,37 @@ def procfile() -> dict[str, str]:
 
 
 def procfile_command(kind: str) -> list[str]:
-    """A Procfile line as argv: this interpreter, and the web bound to 127.0.0.1, any free port."""
-    line = procfile()[kind].replace("0.0.0.0:$PORT", "127.0.0.1:0")
-    argv = shlex.split(line)
-    if argv[0] == "gunicorn":
-        return [sys.executable, "-m", "gunicorn", *argv[1:]]
-    assert argv[:3] == ["python", "-m", "feeds"], line
-    return [sys.executable, *argv[1:]]
+    """A Procfile line as argv: this interpreter, and a web process bound to 127.0.0.1 only."""
+    argv = shlex.split(procfile()[kind])
+    assert argv[:3] == ["python", "-m", "feeds"], argv
+    return [sys.executable, *("127.0.0.1" if arg == "0.0.0.0" else arg for arg in argv[1:])]
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
 
 
 def start_web(env: dict[str, str], cwd: Path, name: str = "web") -> tuple[Proc, int]:
-    """The Procfile's ``web`` process, started and listening; returns it and its port."""
-    web = Proc(procfile_command("web"), env=env, cwd=cwd, name=name)
+    """The Procfile's ``web`` process on a free port (``PORT``, as a platform sets it),
+    started and answering HTTP; returns it and its port."""
+    port = free_port()
+    web = Proc(procfile_command("web"), env={**env, "PORT": str(port)}, cwd=cwd, name=name)
+
+    def answers() -> bool:
+        if web.popen.poll() is not None:
+            raise AssertionError(f"{name} exited ({web.popen.returncode}) before listening:\n{web.output()}")
+        try:
+            with socket.create_connection(("127.0.0.1", port), timeout=1) as conn:
+                conn.sendall(b"GET /healthz HTTP/1.0\r\nHost: t\r\n\r\n")
+                return conn.recv(12).startswith(b"HTTP/1.")
+        except OSError:
+            return False
+
     try:
-        web.wait_for_line("Listening at: http://127.0.0.1:")
-    except AssertionError:
+        wait_until(answers, 30, f"{name} to answer on port {port}", interval=0.1)
+    except AssertionError as exc:
         web.stop()
-        raise
-    found = re.search(r"Listening at: http://127\.0\.0\.1:(\d+)", web.output())
-    assert found is not None, web.output()
-    return web, int(found.group(1))
+        raise AssertionError(f"{exc}\n--- {name} output ---\n{web.output()}") from None
+    return web, port

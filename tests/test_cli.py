@@ -12,8 +12,8 @@ from collections.abc import Iterator
 import feedparser
 import pytest
 
-from .conftest import ROOT, Project, free_port, http_get
-from .procs import Proc, wait_until
+from .conftest import ROOT, Project, http_get
+from .procs import Proc, free_port, wait_until
 
 
 def _feeds(project: Project, *args: str, **env: str) -> subprocess.CompletedProcess[str]:

@@ -40,7 +40,8 @@ def _article(project, html=None, **kw):
 )
 def test_database_url_schemes_as_paas_providers_give_them(tmp_path, given, expected):
     settings = load_settings({"FEEDS_CONFIG_DIR": str(tmp_path / "none"), "DATABASE_URL": given,
-                              "FEEDS_DEFAULT_SECTION": "news", "FEEDS_UNKNOWN_SECTION": "create"})
+                              "FEEDS_DEFAULT_SECTION": "news", "FEEDS_UNKNOWN_SECTION": "create"},
+                             require_config=False)
     assert settings.database == expected
 
 

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import argparse
 import json
 import sys
 from datetime import datetime, timezone
@@ -15,33 +14,21 @@ from feeds.ingest.sanitize import sanitize_html
 from feeds.model import Article
 
 
-def register(subparsers: argparse._SubParsersAction) -> None:
-    """Add the ``inspect`` and ``sanitize`` subcommands."""
-    inspect = subparsers.add_parser("inspect", help="print the article the ingester makes of HTML files")
-    inspect.add_argument("paths", nargs="+", metavar="PATH", type=Path)
-    inspect.add_argument("--base-url", help="resolve relative URLs against this when the page has no canonical URL")
-    inspect.add_argument("--json", action="store_true", help="one JSON object per line")
-    inspect.set_defaults(func=run_inspect)
-
-    sanitize = subparsers.add_parser("sanitize", help="sanitise an HTML fragment from stdin")
-    sanitize.add_argument("--base-url", help="resolve relative URLs against this (default: site_url)")
-    sanitize.set_defaults(func=run_sanitize)
-
-
-def run_inspect(args: argparse.Namespace, settings: Settings) -> int:
+def run_inspect(paths: list[Path], settings: Settings, *, base_url: str | None, as_json: bool) -> int:
+    """Print each page's article (or its rejection on stderr); 1 if any page was rejected."""
     status = 0
     now = datetime.now(timezone.utc)
-    for path in args.paths:
+    for path in paths:
         try:
             data = path.read_bytes()
             article = ingest_page(data, source=f"inspect:{path.as_posix()}", settings=settings,
-                                  base_url=args.base_url, fallback_time=now)
+                                  base_url=base_url, fallback_time=now)
         except (IngestError, OSError) as exc:
             reason = exc.strerror if isinstance(exc, OSError) else str(exc)
             print(f"{path}: {reason}", file=sys.stderr)
             status = 1
             continue
-        if args.json:
+        if as_json:
             print(json.dumps(article.as_json(), ensure_ascii=False))
         else:
             _print_human(article)
@@ -63,7 +50,7 @@ def _print_human(article: Article) -> None:
     print()
 
 
-def run_sanitize(args: argparse.Namespace, settings: Settings) -> int:
+def run_sanitize(settings: Settings, *, base_url: str | None) -> int:
     fragment = sys.stdin.read()
-    print(sanitize_html(fragment, args.base_url or settings.site_url))
+    print(sanitize_html(fragment, base_url or settings.site_url))
     return 0

@@ -2,13 +2,12 @@
 
 from __future__ import annotations
 
-import argparse
 import io
 import json
 
 import pytest
 
-from feeds.ingest import commands
+from feeds.cli import build_parser
 
 ARTICLE = ("<html><head><title>Quay opens</title><meta name='author' content='Jo Bloggs'>"
            "<meta property='article:published_time' content='2026-10-12T07:00:00+01:00'></head><body><article>"
@@ -18,9 +17,7 @@ ARTICLE = ("<html><head><title>Quay opens</title><meta name='author' content='Jo
 
 
 def run(argv: list[str], settings) -> int:
-    parser = argparse.ArgumentParser(prog="feeds")
-    commands.register(parser.add_subparsers(dest="command", required=True))
-    args = parser.parse_args(argv)
+    args = build_parser().parse_args(argv)
     return args.func(args, settings)
 
 
