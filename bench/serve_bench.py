@@ -1,68 +1,58 @@
 #!/usr/bin/env python3
-"""How fast is a 50-item section feed served? Side by side, in one run:
+"""Serving at nginx's level? The Procfile's own web line against nginx, side by side, in one run.
 
-- **feeds**: ``gunicorn 'feeds.web:create_app()'`` on a store holding the items;
-- **bare WSGI**: a callable returning the same bytes with the same headers
-  (``bench/bare_wsgi.py``), under the same gunicorn settings: the floor for
-  Python, so the ratio is the cost of our dispatch alone;
-- **nginx**: the same bytes as a static file (``gzip_static`` for the twin);
-- **Django**: its syndication framework rendering the same 50 items from SQLite
-  per request, with GZipMiddleware and ConditionalGetMiddleware, under gunicorn.
+- **feeds**: the Procfile's ``web`` line as a platform runs it (``WEB_CONCURRENCY=1``,
+  ``PORT``), on a SQLite store holding the repository's sample articles, built;
+- **nginx**: the same bytes of the all-sections RSS feed as static files, with
+  ``gzip_static`` for the prepared gzip twin (one worker process).
 
-gunicorn runs feeds and the bare callable as deployed: the options of the
-Procfile's ``web`` line (its worker class), with ``--workers`` standing in for
-``WEB_CONCURRENCY``; ``--worker-class`` and ``--threads`` override them, to
-compare. Django gets what suits it, and what a Django site would run: gthread,
-4 threads per worker (its CPU-bound views do worse under an event loop).
+Both are pinned to CPU 0 (``taskset``), the load generator to CPU 1, on 127.0.0.1.
+What is measured, with the targets of issue 10:
 
-Each server is pinned to CPU 0 (``taskset``) and wrk to CPU 1, on 127.0.0.1.
-Three kinds of request: plain GET, gzip GET, conditional GET (304).
-Targets (issue 4): feeds >= 0.8 x bare WSGI on each kind, >= 50 x Django.
+1. req/s for plain GET, gzip GET and conditional GET (304) of ``/feeds/all.rss``,
+   wrk with ``--connections`` keep-alive connections, best of ``--rounds``
+   interleaved rounds: feeds >= 0.9 x nginx on each;
+2. a burst of ``--burst`` concurrent connections sending If-None-Match:
+   feeds >= 0.9 x nginx, no socket error, no 5xx (on either);
+3. a publish while feeds is under that 304 load (an article edited, the feeds
+   rebuilt, the web process swapping the new documents in): no error, and the
+   new document served by the end;
+4. the latency of a reader's 304s (a poller at ~200 req/s on CPU 1) while a CMS
+   pushes 10 pages a second through the push API: p99 < 20 ms (and without the
+   pushes, for scale); the Procfile's clock runs beside, as deployed;
+5. the resident memory of the web worker process after all of it: < 120 MB.
 
-    python bench/serve_bench.py [--duration 3] [--rounds 3] [--connections 16] [--workers 2] [--worker-class gthread --threads 4]
+    python bench/serve_bench.py [--duration 5] [--rounds 3] [--connections 64] [--burst 1000]
 
-Needs: wrk and nginx (Debian packages); ``pip install -e '.[bench]'`` brings
-Django. Exit status 0 when the targets are met, 1 if not.
+Needs wrk and nginx (Debian packages). Exit status 0 when every target is met, 1 if not.
 """
 
 from __future__ import annotations
 
 import argparse
-import gzip
 import http.client
 import json
 import os
-import random
 import re
-import shlex
 import shutil
 import signal
 import socket
-import statistics
 import subprocess
 import sys
 import tempfile
+import threading
 import time
-import urllib.error
-import urllib.parse
-import urllib.request
-from dataclasses import dataclass
-from datetime import UTC, datetime, timedelta
+from dataclasses import dataclass, field
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
-BENCH = Path(__file__).resolve().parent
 PY = sys.executable
 KINDS = ("plain", "gzip", "304")
-SECTION = "world"
-ITEMS = 50
-
-WORDS = (
-    "harbour council ferry pier crane union storm tide port district board said monday tuesday "
-    "minister budget vote market shares company quarter profit workers strike season match goal "
-    "coach festival gallery novel film museum residents school road bridge plan report night "
-    "morning city mayor officials weather forecast fishermen catch boats container ship cargo"
-).split()
+FEED = "/feeds/all.rss"
+TOKEN = "bench-token"
+TARGET_RATIO = 0.9
+TARGET_P99_MS = 20.0
+TARGET_RSS_MB = 120.0
 
 
 def free_port() -> int:
@@ -71,157 +61,92 @@ def free_port() -> int:
         return int(s.getsockname()[1])
 
 
-def fetch(url: str, headers: dict[str, str] | None = None) -> tuple[int, dict[str, str], bytes]:
-    req = urllib.request.Request(url, headers=headers or {})
+def request(port: int, path: str, headers: dict[str, str] | None = None, method: str = "GET",
+            body: bytes | None = None) -> tuple[int, dict[str, str], bytes]:
+    conn = http.client.HTTPConnection("127.0.0.1", port, timeout=30)
     try:
-        with urllib.request.urlopen(req, timeout=30) as r:
-            return r.status, dict(r.headers), r.read()
-    except urllib.error.HTTPError as e:
-        return e.code, dict(e.headers), e.read()
+        conn.request(method, path, body=body, headers=headers or {})
+        resp = conn.getresponse()
+        return resp.status, dict(resp.getheaders()), resp.read()
+    finally:
+        conn.close()
 
 
-def wait_up(url: str, proc: subprocess.Popen[bytes], timeout: float = 30.0) -> None:
+def wait_up(port: int, proc: subprocess.Popen[bytes], what: str, timeout: float = 60.0) -> None:
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
         if proc.poll() is not None:
-            raise SystemExit(f"server for {url} exited with {proc.returncode}")
+            raise SystemExit(f"bench: {what} exited with {proc.returncode}")
         try:
-            if fetch(url)[0] == 200:
+            if request(port, FEED)[0] == 200:
                 return
         except OSError:
-            pass
-        time.sleep(0.1)  # polling a port that is not up yet
-    raise SystemExit(f"{url} not up after {timeout}s")
-
-
-def make_items() -> list[dict[str, str]]:
-    """50 world stories of ~6 KB each (a ~320 KB RSS feed), plus a few elsewhere."""
-    rng = random.Random(4)
-    t0 = datetime(2026, 11, 1, 6, 0, tzinfo=UTC)
-    items = []
-    for n in range(ITEMS + 10):
-        section = SECTION if n < ITEMS else "sport"
-        paragraphs = [
-            "<p>" + " ".join(rng.choice(WORDS) for _ in range(rng.randint(60, 110))).capitalize() + ".</p>"
-            for _ in range(9)
-        ]
-        published = t0 + timedelta(hours=5 * n)
-        items.append(
-            {
-                "url": f"https://harbourgazette.example/{section}/2026/story-{n}",
-                "title": f"Harbour story {n}: " + " ".join(rng.choice(WORDS) for _ in range(7)),
-                "section": section,
-                "summary": " ".join(rng.choice(WORDS) for _ in range(30)).capitalize() + ".",
-                "content_html": "".join(paragraphs),
-                "author": rng.choice(["Ann Lee", "Bo Chan", "Cai Moreno"]),
-                "published": published.isoformat(),
-                "updated": (published + timedelta(minutes=40)).isoformat(),
-            }
-        )
-    return items
-
-
-def build_feeds_store(tmp: Path, items: list[dict[str, str]], port: int) -> dict[str, str]:
-    """A project folder with the items in its store and the feeds built; returns its environment."""
-    sys.path.insert(0, str(ROOT))
-    from feeds.build.publish import build
-    from feeds.config import load_settings
-    from feeds.model import Article
-    from feeds.store.articles import upsert_article
-    from feeds.store.db import init_db, make_engine
-
-    shutil.copytree(ROOT / "config", tmp / "config")
-    (tmp / "articles").mkdir()
-    env = {
-        "FEEDS_CONFIG_DIR": str(tmp / "config"),
-        "FEEDS_INSTANCE_DIR": str(tmp / "instance"),
-        "FEEDS_ARTICLES_DIR": str(tmp / "articles"),
-        "FEEDS_PUBLIC_URL": f"http://127.0.0.1:{port}/",
-        "FEEDS_ITEMS_PER_FEED": str(ITEMS),
-    }
-    settings = load_settings(env)
-    engine = make_engine(settings.database)
-    init_db(engine)
-    with engine.begin() as conn:
-        for it in items:
-            published = datetime.fromisoformat(it["published"])
-            updated = datetime.fromisoformat(it["updated"])
-            article = Article(
-                id=it["url"], url=it["url"], title=it["title"], section=it["section"], published=published,
-                updated=updated, content_html=it["content_html"], text=it["summary"], summary=it["summary"],
-                authors=(it["author"],), image=it["url"] + ".jpg", tags=(), language="en", source="push",
-                content_hash=str(hash(it["url"])),
-            )
-            upsert_article(conn, article, updated)
-    build(engine, settings, force=True)
-    engine.dispose()
-    return env
+            time.sleep(0.1)  # polling a port that is not up yet
+    raise SystemExit(f"bench: {what} not serving {FEED} after {timeout:g}s")
 
 
 @dataclass
 class Server:
     name: str
-    url: str
+    port: int
     proc: subprocess.Popen[bytes]
     etag: str = ""
-    size: int = 0
-    gzip_size: int = 0
+    rates: dict[str, float] = field(default_factory=lambda: dict.fromkeys((*KINDS, "burst"), 0.0))
 
     def stop(self) -> None:
         if self.proc.poll() is None:
-            self.proc.send_signal(signal.SIGTERM)
+            os.killpg(self.proc.pid, signal.SIGTERM)
             try:
-                self.proc.wait(10)
+                self.proc.wait(20)
             except subprocess.TimeoutExpired:
-                self.proc.kill()
+                os.killpg(self.proc.pid, signal.SIGKILL)
                 self.proc.wait()
 
 
-def procfile_web_options() -> list[str]:
-    """The gunicorn options of the Procfile's web line, less its bind address and app."""
-    line = next(x for x in (ROOT / "Procfile").read_text().splitlines() if x.startswith("web: "))
-    argv = shlex.split(line.removeprefix("web: "))
-    assert argv[0] == "gunicorn", line
-    options = argv[1:-1]
-    if "--bind" in options:
-        at = options.index("--bind")
-        del options[at : at + 2]
-    return options
+def project_env(tmp: Path, port: int) -> dict[str, str]:
+    """A project folder beside the repository's config, its store filled with the
+    sample articles and the feeds built; returns the environment that points at it."""
+    shutil.copytree(ROOT / "config", tmp / "config")
+    shutil.copytree(ROOT / "sample_articles", tmp / "articles")
+    env = {
+        **os.environ,
+        "FEEDS_CONFIG_DIR": str(tmp / "config"),
+        "FEEDS_INSTANCE_DIR": str(tmp / "instance"),
+        "FEEDS_ARTICLES_DIR": str(tmp / "articles"),
+        "FEEDS_PUBLIC_URL": f"http://127.0.0.1:{port}/",
+        "FEEDS_INGEST_TOKEN": TOKEN,
+        "FEEDS_REBUILD_INTERVAL": "1",
+        "FEEDS_SCAN_INTERVAL": "3600",
+        "PORT": str(port),
+        "WEB_CONCURRENCY": "1",
+    }
+    for step in (["ingest"], ["build"]):
+        subprocess.run([PY, "-m", "feeds", *step], cwd=ROOT, env=env, check=True, capture_output=True)
+    return env
 
 
-def gunicorn_options(args: argparse.Namespace) -> list[str]:
-    options = [*procfile_web_options(), "--workers", str(args.workers)]
-    if args.worker_class:
-        options += ["--worker-class", args.worker_class]
-    if args.threads:
-        options += ["--threads", str(args.threads)]
-    return options
+def procfile(kind: str) -> str:
+    line = next(x for x in (ROOT / "Procfile").read_text().splitlines() if x.startswith(f"{kind}: "))
+    # The platform's python is this interpreter; servers here bind 127.0.0.1 only.
+    return line.removeprefix(f"{kind}: ").replace("python ", f"{PY} ", 1).replace("0.0.0.0", "127.0.0.1")
 
 
-def django_options(args: argparse.Namespace) -> list[str]:
-    return ["--worker-class", "gthread", "--threads", "4", "--workers", str(args.workers)]
+def start(line: str, env: dict[str, str], cpu: str | None, log: Path) -> subprocess.Popen[bytes]:
+    pin = f"taskset -c {cpu} " if cpu is not None else ""
+    return subprocess.Popen(["bash", "-c", f"exec {pin}{line}"], cwd=ROOT, env=env, start_new_session=True,
+                            stdout=log.open("wb"), stderr=subprocess.STDOUT)
 
 
-def start_gunicorn(
-    app: str, port: int, env: dict[str, str], args: argparse.Namespace, log: Path, options: list[str]
-) -> subprocess.Popen[bytes]:
-    cmd = [
-        "taskset", "-c", args.server_cpu, PY, "-m", "gunicorn", *options,
-        "--bind", f"127.0.0.1:{port}", "--log-level", "warning", app,
-    ]
-    return subprocess.Popen(cmd, cwd=ROOT, env={**os.environ, **env}, stdout=log.open("wb"), stderr=subprocess.STDOUT)
-
-
-def nginx(root: Path, port: int, tmp: Path, args: argparse.Namespace) -> subprocess.Popen[bytes]:
+def nginx_line(root: Path, port: int, tmp: Path) -> str:
     conf = tmp / "nginx.conf"
-    conf.write_text(
-        f"""
+    conf.write_text(f"""
 worker_processes 1;
 daemon off;
 user root;
 pid {tmp}/nginx.pid;
 error_log {tmp}/nginx-error.log warn;
-events {{ worker_connections 1024; }}
+worker_rlimit_nofile 8192;
+events {{ worker_connections 4096; }}
 http {{
     access_log off;
     client_body_temp_path {tmp}/nginx-body;
@@ -234,109 +159,150 @@ http {{
     charset_types application/rss+xml;
     sendfile on;
     tcp_nopush on;
-    keepalive_requests 100000;
+    keepalive_requests 1000000;
     server {{
-        listen 127.0.0.1:{port};
+        listen 127.0.0.1:{port} backlog=4096;
         root {root};
         gzip_static on;
         gzip_vary on;
         add_header Cache-Control "public, max-age=300";
     }}
 }}
-"""
-    )
-    cmd = ["taskset", "-c", args.server_cpu, "nginx", "-c", str(conf), "-p", str(tmp)]
-    return subprocess.Popen(cmd, stdout=(tmp / "nginx.out").open("wb"), stderr=subprocess.STDOUT)
+""")
+    return f"nginx -c {conf} -p {tmp}"
 
 
-def response_headers(url: str, etag: str) -> dict[str, list[tuple[str, str]]]:
-    """feeds' own header lists for the three kinds, as sent (less what gunicorn adds)."""
-    parts = urllib.parse.urlsplit(url)
-    out = {}
-    for kind, headers in (("plain", {}), ("gzip", {"Accept-Encoding": "gzip"}), ("304", {"If-None-Match": etag})):
-        conn = http.client.HTTPConnection(parts.hostname, parts.port, timeout=30)
-        conn.request("GET", parts.path, headers=headers)
-        r = conn.getresponse()
-        r.read()
-        out[kind] = [(k, v) for k, v in r.getheaders() if k.lower() not in ("date", "server", "connection")]
-        conn.close()
-    return out
-
-
-def check(server: Server) -> None:
-    """Each server must really answer the three kinds before it is timed."""
-    status, headers, body = fetch(server.url)
-    assert status == 200 and body.startswith(b"<?xml"), (server.name, status)
-    server.etag, server.size = headers.get("ETag", ""), len(body)
-    status, headers, zbody = fetch(server.url, {"Accept-Encoding": "gzip"})
-    assert status == 200 and headers.get("Content-Encoding") == "gzip", (server.name, headers)
-    assert gzip.decompress(zbody)[:200] == body[:200]
-    server.gzip_size = len(zbody)
-    status, _, body304 = fetch(server.url, {"If-None-Match": server.etag})
-    assert status == 304 and body304 == b"", (server.name, status)
-
-
-def server_cpu_seconds(proc: subprocess.Popen[bytes]) -> float:
-    """CPU time (user + system) of a server's processes: the master and its workers."""
-    pids = [proc.pid]
-    try:
-        children = subprocess.run(["pgrep", "-P", str(proc.pid)], capture_output=True, text=True).stdout
-        pids += [int(p) for p in children.split()]
-    except (OSError, ValueError):
-        pass
+def process_tree_cpu(pid: int) -> float:
+    """CPU seconds (user + system) of a process and its children."""
+    pids = [pid]
+    children = subprocess.run(["pgrep", "-P", str(pid)], capture_output=True, text=True).stdout.split()
+    pids += [int(p) for p in children]
     ticks = 0
-    for pid in pids:
+    for p in pids:
         try:
-            with open(f"/proc/{pid}/stat") as fh:
-                fields = fh.read().rsplit(")", 1)[1].split()
+            fields = Path(f"/proc/{p}/stat").read_text().rsplit(")", 1)[1].split()
             ticks += int(fields[11]) + int(fields[12])
         except (OSError, IndexError, ValueError):
             continue
     return ticks / os.sysconf("SC_CLK_TCK")
 
 
-def settle(servers: list[Server], timeout: float = 30.0) -> None:
-    """Wait until no server is using the CPU. When wrk stops, a slow server (Django)
-    still has queued requests to render: left alone, that tail would run on the
-    server CPU during the next server's measurement."""
+def settle(servers: list[Server], timeout: float = 20.0) -> None:
+    """Wait until the servers are idle, so no one's tail runs in the next one's measurement."""
     deadline = time.monotonic() + timeout
-    before = sum(server_cpu_seconds(s.proc) for s in servers)
+    before = sum(process_tree_cpu(s.proc.pid) for s in servers)
     while time.monotonic() < deadline:
         time.sleep(0.25)  # a sampling interval: CPU time moves in clock ticks
-        now = sum(server_cpu_seconds(s.proc) for s in servers)
+        now = sum(process_tree_cpu(s.proc.pid) for s in servers)
         if now - before < 0.02:
             return
         before = now
 
 
-def wrk(
-    url: str, headers: dict[str, str], args: argparse.Namespace, duration: float, server: Server | None = None
-) -> tuple[float, float, str]:
-    """``(requests/s, server CPU microseconds per request, problems)`` for one wrk run."""
-    cmd = ["taskset", "-c", args.client_cpu, "wrk", "-t", "1", "-c", str(args.connections), "-d", f"{max(1, round(duration))}s"]
+@dataclass
+class WrkResult:
+    rate: float
+    problems: list[str]
+
+
+def wrk(port: int, headers: dict[str, str], connections: int, duration: int, cpu: str) -> WrkResult:
+    cmd = ["taskset", "-c", cpu, "wrk", "-t", "1", "-c", str(connections), "-d", f"{duration}s", "--timeout", "10s"]
     for name, value in headers.items():
         cmd += ["-H", f"{name}: {value}"]
-    cpu0 = server_cpu_seconds(server.proc) if server else 0.0
-    run = subprocess.run([*cmd, url], capture_output=True, text=True, timeout=duration + 60)
-    cpu = (server_cpu_seconds(server.proc) - cpu0) if server else 0.0
+    run = subprocess.run([*cmd, f"http://127.0.0.1:{port}{FEED}"], capture_output=True, text=True,
+                         timeout=duration + 60)
     out = run.stdout
     rate = re.search(r"Requests/sec:\s+([\d.]+)", out)
-    count = re.search(r"(\d+) requests in", out)
     problems = re.findall(r"(Non-2xx or 3xx responses: \d+|Socket errors: .*)", out)
-    if rate is None or count is None:
-        problems.append(f"wrk failed: {run.stderr.strip() or out.strip()}")
-        return 0.0, 0.0, "; ".join(problems)
-    return float(rate.group(1)), cpu / max(1, int(count.group(1))) * 1e6, "; ".join(problems)
+    if rate is None:
+        return WrkResult(0.0, [f"wrk failed: {run.stderr.strip() or out.strip()}"])
+    return WrkResult(float(rate.group(1)), problems)
+
+
+def headers_for(kind: str, server: Server) -> dict[str, str]:
+    if kind == "gzip":
+        return {"Accept-Encoding": "gzip"}
+    if kind in ("304", "burst"):
+        return {"If-None-Match": server.etag}
+    return {}
+
+
+def publish_during_load(feeds: Server, env: dict[str, str], args: argparse.Namespace) -> list[str]:
+    """An edited article rebuilt while wrk polls for 304s: every answer a 200 or a 304."""
+    page = Path(env["FEEDS_ARTICLES_DIR"]) / "ld-drone-lifeboat-trial.html"
+    result: list[WrkResult] = []
+    load = threading.Thread(target=lambda: result.append(
+        wrk(feeds.port, {"If-None-Match": feeds.etag}, args.connections, args.duration + 2, args.client_cpu)))
+    load.start()
+    time.sleep(1)
+    page.write_text(page.read_text(encoding="utf-8").replace("swimmers", "swimmers and kayakers"), encoding="utf-8")
+    for step in (["ingest"], ["build"]):
+        subprocess.run([PY, "-m", "feeds", *step], cwd=ROOT, env=env, check=True, capture_output=True)
+    load.join()
+    problems = list(result[0].problems)
+    deadline = time.monotonic() + 10
+    while request(feeds.port, FEED)[1].get("etag") == feeds.etag:
+        if time.monotonic() > deadline:
+            problems.append("the web process still serves the old document 10 s after the publish")
+            break
+        time.sleep(0.1)  # the web process follows the database every 2 s
+    return problems
+
+
+def poll_latencies(port: int, etag: str, seconds: float, interval: float = 0.005) -> list[float]:
+    """A reader's conditional GETs on one kept-alive connection, every ``interval`` s; milliseconds each."""
+    conn = http.client.HTTPConnection("127.0.0.1", port, timeout=30)
+    latencies = []
+    end = time.monotonic() + seconds
+    while time.monotonic() < end:
+        t0 = time.perf_counter()
+        conn.request("GET", FEED, headers={"If-None-Match": etag})
+        resp = conn.getresponse()
+        resp.read()
+        latencies.append((time.perf_counter() - t0) * 1000)
+        if resp.status not in (200, 304):
+            raise SystemExit(f"bench: a poll answered {resp.status}")
+        time.sleep(max(0.0, interval - (time.perf_counter() - t0)))
+    conn.close()
+    return sorted(latencies)
+
+
+def pushes(port: int, per_second: float, stop: threading.Event, statuses: list[int]) -> None:
+    """A CMS pushing new pages at a steady rate."""
+    page = (ROOT / "sample_articles" / "ld-drone-lifeboat-trial.html").read_bytes()
+    n = 0
+    while not stop.is_set():
+        t0 = time.monotonic()
+        body = page.replace(b"lifeboat-crew-trials-drone", b"bench-push-%d-lifeboat-drone" % n)
+        status, _, _ = request(port, "/api/articles", {"Authorization": f"Bearer {TOKEN}",
+                                                       "Content-Type": "text/html"}, "POST", body)
+        statuses.append(status)
+        n += 1
+        stop.wait(max(0.0, 1 / per_second - (time.monotonic() - t0)))
+
+
+def p99(latencies: list[float]) -> float:
+    return latencies[min(len(latencies) - 1, int(len(latencies) * 0.99))]
+
+
+def worker_rss_mb(master: int) -> float:
+    """Resident memory of the web worker: the Python process that holds the listening socket's app."""
+    rss = []
+    for pid in subprocess.run(["pgrep", "-f", "multiprocessing.spawn", "-s", str(os.getpgid(master))],
+                              capture_output=True, text=True).stdout.split():
+        status = Path(f"/proc/{pid}/status").read_text()
+        found = re.search(r"VmRSS:\s+(\d+) kB", status)
+        if found:
+            rss.append(int(found.group(1)) / 1024)
+    return max(rss, default=0.0)
 
 
 def main(argv: list[str] | None = None) -> int:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    ap.add_argument("--duration", type=int, default=3, help="seconds per wrk run (default 3)")
-    ap.add_argument("--rounds", type=int, default=3, help="interleaved rounds; the best of each is shown (default 3)")
-    ap.add_argument("--connections", type=int, default=16, help="wrk connections (default 16)")
-    ap.add_argument("--workers", type=int, default=2, help="gunicorn workers, as WEB_CONCURRENCY (default 2)")
-    ap.add_argument("--worker-class", help="gunicorn worker class for all three (default: the Procfile's)")
-    ap.add_argument("--threads", type=int, help="gunicorn gthread threads (default: the Procfile's)")
+    ap.add_argument("--duration", type=int, default=5, help="seconds per wrk run (default 5)")
+    ap.add_argument("--rounds", type=int, default=3, help="interleaved rounds; the best of each is kept (default 3)")
+    ap.add_argument("--connections", type=int, default=64, help="wrk connections (default 64)")
+    ap.add_argument("--burst", type=int, default=1000, help="connections in the burst (default 1000)")
     ap.add_argument("--server-cpu", default="0")
     ap.add_argument("--client-cpu", default="1")
     ap.add_argument("--keep", action="store_true", help="keep the temporary folder")
@@ -345,124 +311,100 @@ def main(argv: list[str] | None = None) -> int:
         if shutil.which(tool) is None:
             print(f"bench: {tool} not found (apt-get install -y wrk nginx util-linux)", file=sys.stderr)
             return 2
-    try:
-        import django  # noqa: F401
-        import gunicorn  # noqa: F401
-    except ImportError as exc:
-        print(f"bench: {exc.name} not installed (pip install {exc.name})", file=sys.stderr)
-        return 2
 
     tmp = Path(tempfile.mkdtemp(prefix="serve-bench-"))
     tmp.chmod(0o755)
     servers: list[Server] = []
+    clock = None
     try:
-        items = make_items()
-        ports = {name: free_port() for name in ("feeds", "bare", "nginx", "django")}
-        env = build_feeds_store(tmp / "project", items, ports["feeds"])
-        logs = tmp / "logs"
-        logs.mkdir()
-
-        path = f"feeds/{SECTION}.rss"
-        feeds = Server("feeds", f"http://127.0.0.1:{ports['feeds']}/{path}",
-                       start_gunicorn("feeds.web:create_app()", ports["feeds"], env, args, logs / "feeds.log",
-                                      gunicorn_options(args)))
+        port = free_port()
+        env = project_env(tmp / "project", port)
+        feeds = Server("feeds", port, start(procfile("web"), env, args.server_cpu, tmp / "web.log"))
         servers.append(feeds)
-        wait_up(feeds.url, feeds.proc)
-        check(feeds)
-
-        # the same bytes for nginx and the bare callable
-        _, _, body = fetch(feeds.url)
-        _, _, zbody = fetch(feeds.url, {"Accept-Encoding": "gzip"})
+        wait_up(feeds.port, feeds.proc, "the Procfile's web line")
+        _, headers, body = request(feeds.port, FEED)
+        _, _, zbody = request(feeds.port, FEED, {"Accept-Encoding": "gzip"})
         static = tmp / "static" / "feeds"
         static.mkdir(parents=True)
-        (static / f"{SECTION}.rss").write_bytes(body)
-        (static / f"{SECTION}.rss.gz").write_bytes(zbody)
-
-        headers_json = tmp / "headers.json"
-        headers_json.write_text(json.dumps(response_headers(feeds.url, feeds.etag)))
-        bare_env = {"BENCH_BODY": str(static / f"{SECTION}.rss"), "BENCH_GZIP": str(static / f"{SECTION}.rss.gz"),
-                    "BENCH_HEADERS": str(headers_json), "PYTHONPATH": str(BENCH)}
-        bare = Server("bare WSGI", f"http://127.0.0.1:{ports['bare']}/{path}",
-                      start_gunicorn("bare_wsgi:application", ports["bare"], bare_env, args, logs / "bare.log",
-                                     gunicorn_options(args)))
-        servers.append(bare)
-
-        ngx = Server("nginx static", f"http://127.0.0.1:{ports['nginx']}/{path}",
-                     nginx(tmp / "static", ports["nginx"], tmp, args))
+        (static / "all.rss").write_bytes(body)
+        (static / "all.rss.gz").write_bytes(zbody)
+        feeds.etag = headers["etag"]
+        nginx_port = free_port()
+        ngx = Server("nginx", nginx_port, start(nginx_line(tmp / "static", nginx_port, tmp), env, args.server_cpu,
+                                                tmp / "nginx.log"))
         servers.append(ngx)
+        wait_up(ngx.port, ngx.proc, "nginx")
+        ngx.etag = request(ngx.port, FEED)[1]["ETag"]
+        for server in servers:
+            assert request(server.port, FEED, {"If-None-Match": server.etag})[0] == 304, server.name
 
-        items_json = tmp / "items.json"
-        items_json.write_text(json.dumps(items))
-        django_env = {"BENCH_DJANGO_DB": str(tmp / "django.sqlite3"), "PYTHONPATH": str(BENCH)}
-        subprocess.run([PY, "-m", "djangofeed.site", str(items_json)], env={**os.environ, **django_env},
-                       check=True, cwd=BENCH)
-        dj = Server("Django syndication", f"http://127.0.0.1:{ports['django']}/{path}",
-                    start_gunicorn("djangofeed.site:application", ports["django"], django_env, args,
-                                   logs / "django.log", django_options(args)))
-        servers.append(dj)
-
-        for s in servers[1:]:
-            wait_up(s.url, s.proc)
-            check(s)
-
-        print(f"feed: /{path}, {ITEMS} items, {feeds.size:,} bytes ({feeds.gzip_size:,} gzipped); "
-              f"Django renders {dj.size:,} bytes")
-        print(f"gunicorn {shlex.join(gunicorn_options(args))} (Django: {shlex.join(django_options(args))}) "
-              f"and nginx (1 worker) on CPU {args.server_cpu}; "
-              f"wrk -t1 -c{args.connections} -d{args.duration}s on CPU {args.client_cpu}, best of {args.rounds} "
-              "interleaved rounds; 127.0.0.1")
+        print(f"feed: {FEED}, {len(body):,} bytes ({len(zbody):,} gzipped), {body.count(b'<item>')} items")
+        print(f"feeds: Procfile web line `{procfile('web')}`, WEB_CONCURRENCY=1; nginx: 1 worker, gzip_static; "
+              f"both on CPU {args.server_cpu}; wrk -t1 on CPU {args.client_cpu}, 127.0.0.1")
+        print(f"steady: {args.connections} connections, {args.duration}s a run; burst: {args.burst} connections "
+              f"with If-None-Match; best of {args.rounds} interleaved rounds")
         print()
-        results: dict[str, dict[str, float]] = {s.name: dict.fromkeys(KINDS, 0.0) for s in servers}
-        cpu_per_request: dict[str, dict[str, list[float]]] = {s.name: {k: [] for k in KINDS} for s in servers}
         notes: list[str] = []
-        for s in servers:
-            wrk(s.url, {}, args, 1)  # warm-up
-        # Interleaved rounds, best of each: the machine is shared, and a burst of
-        # someone else's work should cost every server alike, not whoever ran then.
+        for server in servers:
+            wrk(server.port, {}, args.connections, 1, args.client_cpu)  # warm-up
         for _ in range(args.rounds):
-            for kind in KINDS:
-                for s in servers:
-                    headers = {"Accept-Encoding": "gzip"} if kind == "gzip" else {}
-                    if kind == "304":
-                        headers = {"If-None-Match": s.etag}
+            for kind in (*KINDS, "burst"):
+                for server in servers:
                     settle(servers)
-                    rate, cpu_us, problems = wrk(s.url, headers, args, args.duration, s)
-                    results[s.name][kind] = max(results[s.name][kind], rate)
-                    cpu_per_request[s.name][kind].append(cpu_us)
-                    if problems:
-                        notes.append(f"{s.name} {kind}: {problems}")
+                    connections = args.burst if kind == "burst" else args.connections
+                    result = wrk(server.port, headers_for(kind, server), connections, args.duration, args.client_cpu)
+                    server.rates[kind] = max(server.rates[kind], result.rate)
+                    notes += [f"{server.name} {kind}: {p}" for p in result.problems]
 
-        width = max(len(n) for n in results) + 2
-        print(f"{'req/s':<{width}}" + "".join(f"{k:>12}" for k in KINDS))
-        for name, row in results.items():
-            print(f"{name:<{width}}" + "".join(f"{row[k]:>12,.0f}" for k in KINDS))
+        ok = not notes
+        width = 16
+        print(f"{'req/s':<{width}}" + "".join(f"{k:>12}" for k in (*KINDS, "burst 304")))
+        for server in servers:
+            print(f"{server.name:<{width}}" + "".join(f"{server.rates[k]:>12,.0f}" for k in (*KINDS, "burst")))
+        ratios = [feeds.rates[k] / (ngx.rates[k] or 1) for k in (*KINDS, "burst")]
+        met = all(r >= TARGET_RATIO for r in ratios)
+        ok &= met
+        print(f"{'feeds / nginx':<{width}}" + "".join(f"{r:>12.2f}" for r in ratios)
+              + f"   target >= {TARGET_RATIO}: {'met' if met else 'NOT MET'}")
         print()
-        ok = True
-        for label, other, target in (("feeds / bare WSGI", "bare WSGI", 0.8), ("feeds / Django", "Django syndication", 50)):
-            ratios = [results["feeds"][k] / results[other][k] if results[other][k] else 0.0 for k in KINDS]
-            met = all(r >= target for r in ratios)
-            ok &= met
-            fmt = (lambda r: f"{r:>12.2f}") if target < 10 else (lambda r: f"{r:>11,.0f}x")
-            print(f"{label:<{width}}" + "".join(fmt(r) for r in ratios) + f"   target >= {target:g}: {'met' if met else 'NOT MET'}")
-        ngx_ratio = [results["feeds"][k] / (results["nginx static"][k] or 1) for k in KINDS]
-        print(f"{'feeds / nginx':<{width}}" + "".join(f"{r:>12.2f}" for r in ngx_ratio) + "   (for scale)")
-        # Server CPU per request is steadier than req/s when others share the machine.
-        print()
-        cpu = {n: {k: statistics.median(v) for k, v in row.items()} for n, row in cpu_per_request.items()}
-        print(f"{'server CPU us/req':<{width}}" + "".join(f"{k:>12}" for k in KINDS) + "   (median of the rounds)")
-        for name, row in cpu.items():
-            print(f"{name:<{width}}" + "".join(f"{row[k]:>12,.0f}" for k in KINDS))
-        bare_over_feeds = [cpu["bare WSGI"][k] / cpu["feeds"][k] if cpu["feeds"][k] else 0.0 for k in KINDS]
-        django_over_feeds = [cpu["Django syndication"][k] / cpu["feeds"][k] if cpu["feeds"][k] else 0.0 for k in KINDS]
-        print(f"{'bare / feeds CPU':<{width}}" + "".join(f"{r:>12.2f}" for r in bare_over_feeds)
-              + "   (feeds' efficiency relative to bare WSGI)")
-        print(f"{'Django / feeds CPU':<{width}}" + "".join(f"{r:>11,.0f}x" for r in django_over_feeds))
+
+        settle(servers)
+        problems = publish_during_load(feeds, env, args)
+        ok &= not problems
+        print("publish under 304 load: " + ("no error, new document served" if not problems else "; ".join(problems)))
+        feeds.etag = request(feeds.port, FEED)[1]["etag"]
+
+        clock = start(procfile("clock"), env, None, tmp / "clock.log")
+        settle(servers)
+        quiet = poll_latencies(feeds.port, feeds.etag, args.duration * 2)
+        stop, statuses = threading.Event(), []
+        pusher = threading.Thread(target=pushes, args=(feeds.port, 10.0, stop, statuses))
+        pusher.start()
+        try:
+            busy = poll_latencies(feeds.port, feeds.etag, args.duration * 2)
+        finally:
+            stop.set()
+            pusher.join()
+        accepted = sum(s in (200, 201, 202) for s in statuses)
+        met = p99(busy) < TARGET_P99_MS and accepted == len(statuses)
+        ok &= met
+        print(f"304 latency, {len(busy)} polls: p50 {busy[len(busy) // 2]:.2f} ms, p99 {p99(busy):.2f} ms, "
+              f"max {busy[-1]:.1f} ms with {len(statuses)} pushes at 10/s ({accepted} accepted); "
+              f"without pushes p99 {p99(quiet):.2f} ms; target p99 < {TARGET_P99_MS:g} ms: {'met' if met else 'NOT MET'}")
+
+        rss = worker_rss_mb(feeds.proc.pid)
+        met = 0 < rss < TARGET_RSS_MB
+        ok &= met
+        print(f"web worker resident memory: {rss:.0f} MB; target < {TARGET_RSS_MB:g} MB: {'met' if met else 'NOT MET'}")
         for note in notes:
-            print("note:", note)
+            print("problem:", note)
         return 0 if ok else 1
     finally:
-        for s in servers:
-            s.stop()
+        if clock is not None and clock.poll() is None:
+            os.killpg(clock.pid, signal.SIGTERM)
+            clock.wait(20)
+        for server in servers:
+            server.stop()
         if args.keep:
             print(f"kept {tmp}")
         else:

@@ -2,4 +2,5 @@
 
 from feeds.cli import main
 
-raise SystemExit(main())
+if __name__ == "__main__":  # not when a spawned web worker re-imports this module as __mp_main__
+    raise SystemExit(main())

@@ -75,47 +75,34 @@ def cmd_build(args: argparse.Namespace, settings: Settings) -> int:
 
 
 def _serve(settings: Settings, engine: Engine, *, with_scheduler: bool) -> int:
-    """Serve until Ctrl-C or SIGTERM; with the scheduler running beside the web in one process
-    (as a :class:`Clock`, so a ``feeds clock`` or another ``feeds run`` on the same
-    database leaves just one scheduler running)."""
-    from werkzeug.serving import make_server
-
+    """Serve until Ctrl-C or SIGTERM, through the production server (:mod:`feeds.web.server`);
+    with the scheduler running beside it in this process (as a :class:`Clock`, so a
+    ``feeds clock`` or another ``feeds run`` on the same database leaves just one running)."""
     from feeds.schedule import Clock
-    from feeds.web import create_app
+    from feeds.web.server import ServerError, serve, web_concurrency
 
-    app = create_app(settings, engine)
+    try:
+        workers = web_concurrency()
+    except ServerError as exc:
+        print(f"feeds: configuration error: {exc}", file=sys.stderr)
+        return 2
     clock_thread = None
     stop = threading.Event()
     if with_scheduler:
-        cache = app.extensions["feeds"]["cache"]
-        clock = Clock(engine, settings, on_publish=cache.refresh)
+        clock = Clock(engine, settings)
         # The process's first build, before the first request: by the clock's own Jobs, so
         # the clock's first interval knows everything is rendered and does not render it again.
         clock.jobs.rebuild()
         clock_thread = threading.Thread(target=clock.run, args=(stop,), name="clock", daemon=True)
-    server = make_server(settings.host, settings.port, app, threaded=True)
-
-    def on_term(signum: int, frame: FrameType | None) -> None:
-        raise KeyboardInterrupt
-
-    signal.signal(signal.SIGTERM, on_term)
-    if clock_thread is not None:
         clock_thread.start()
-    print(f"serving on http://{settings.host}:{server.port}/ (Ctrl-C to stop)", flush=True)
+    print(f"serving on http://{settings.host}:{settings.port}/ (Ctrl-C to stop)", flush=True)
     try:
-        server.serve_forever()
-    except KeyboardInterrupt:
-        pass
+        serve(settings, workers=workers)  # returns on SIGTERM or SIGINT, requests in flight done
     finally:
         stop.set()
         if clock_thread is not None:
             clock_thread.join()  # a running build commits or rolls back first
-        server.server_close()
     return 0
-
-
-def cmd_serve(args: argparse.Namespace, settings: Settings) -> int:
-    return _serve(settings, _open_store(settings), with_scheduler=False)
 
 
 def cmd_run(args: argparse.Namespace, settings: Settings) -> int:
@@ -127,18 +114,9 @@ def cmd_run(args: argparse.Namespace, settings: Settings) -> int:
 
 
 def cmd_web(args: argparse.Namespace, settings: Settings) -> int:
-    """The Procfile's web process: gunicorn with gevent's WSGI server, ``WEB_CONCURRENCY``
-    workers, bound to ``--host``/``PORT``; SIGTERM finishes requests in flight, then exits."""
-    from gunicorn.app.wsgiapp import WSGIApplication
-
-    sys.argv = [
-        "gunicorn",
-        f"--bind={settings.host}:{settings.port}",
-        "--worker-class=gevent_pywsgi",
-        "feeds.web:create_app()",
-    ]
-    WSGIApplication("%(prog)s [OPTIONS] [APP_MODULE]").run()
-    return 0
+    """The Procfile's web process: the production server, ``WEB_CONCURRENCY`` workers on
+    ``--host``/``PORT``, no scheduler; SIGTERM finishes requests in flight, then exits."""
+    return _serve(settings, _open_store(settings), with_scheduler=False)
 
 
 def cmd_clock(args: argparse.Namespace, settings: Settings) -> int:
@@ -225,8 +203,8 @@ def build_parser() -> argparse.ArgumentParser:
     serving = ("ingest", "store", "build", "web")  # the push API ingests
     for name, func, help, parts in (
         ("run", cmd_run, "ingest the articles folder, build, serve, and keep both up to date", everything),
-        ("serve", cmd_serve, "serve the published feeds (no scheduler)", serving),
-        ("web", cmd_web, "the Procfile's web process: serve with gunicorn, WEB_CONCURRENCY workers", serving),
+        ("serve", cmd_web, "serve the published feeds, no scheduler (the same as web)", serving),
+        ("web", cmd_web, "the Procfile's web process: serve the feeds, WEB_CONCURRENCY workers", serving),
     ):
         p = add(name, func, help, parts)
         p.add_argument("--host", help="address to bind (default: setting host, 127.0.0.1)")

@@ -39,9 +39,7 @@ NEEDS: dict[str, tuple[tuple[str, str], ...]] = {
     "clock": (("apscheduler.schedulers.background", "APScheduler"),),
     "web": (
         ("flask", "Flask"),
-        ("gunicorn", "gunicorn"),
-        ("gevent", "gevent"),
-        ("gunicorn.workers.ggevent", "packaging"),  # the Procfile's worker; gunicorn imports packaging there
+        ("granian", "granian"),  # the HTTP server (feeds.web.server)
     ),
 }
 FIX = "install the locked set: pip install -r requirements.txt"

@@ -55,6 +55,13 @@ def test_build_publishes_once_then_reports_nothing_changed(sample_project: Proje
     assert second.returncode == 0 and "nothing changed" in second.stdout
 
 
+def _answers(url: str) -> bool:
+    try:
+        return http_get(url).status == 200
+    except OSError:
+        return False
+
+
 @pytest.fixture
 def running_service(sample_project: Project) -> Iterator[str]:
     project = sample_project
@@ -69,12 +76,14 @@ def running_service(sample_project: Project) -> Iterator[str]:
     )
     try:
         assert proc.stdout is not None
-        for line in proc.stdout:  # blocks until the server says it listens
+        for line in proc.stdout:  # blocks until the command says it starts the server
             if line.startswith("serving on"):
                 break
         else:
             pytest.fail(f"feeds run exited with {proc.wait()}")
-        yield f"http://127.0.0.1:{port}/"
+        url = f"http://127.0.0.1:{port}/"
+        wait_until(lambda: _answers(url + "healthz"), 30, "feeds run's server to answer")
+        yield url
     finally:
         proc.send_signal(signal.SIGTERM)
         assert proc.wait(timeout=30) == 0

@@ -161,7 +161,7 @@ def test_odd_paths_are_short_404s(served: Served, path: str) -> None:
 
 
 def test_double_slash_is_never_an_error(served: Served) -> None:
-    # Werkzeug's server folds a leading "//"; gunicorn passes it on, and then it is a 404.
+    # Werkzeug's server folds a leading "//"; a production server passes it on, and then it is a 404.
     r = served.server.get("//feeds/world.rss")
     assert r.status == 404 or r.body == served.server.get("/feeds/world.rss").body
 

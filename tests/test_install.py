@@ -66,13 +66,13 @@ def test_a_missing_extractor_package_stops_each_command_in_one_line(command: str
 
 @pytest.mark.parametrize("command", ["run", "web"])
 def test_a_missing_server_package_stops_the_web_in_one_line(command: str) -> None:
-    proc = _feeds_without("packaging", command)
+    proc = _feeds_without("granian", command)
     assert proc.returncode == 2, proc.stderr
-    assert proc.stderr.count("\n") == 1 and "package packaging is missing" in proc.stderr
+    assert proc.stderr.count("\n") == 1 and "package granian is missing" in proc.stderr
 
 
 def test_a_command_that_needs_no_server_runs_without_one(tmp_path: Path) -> None:
-    proc = _feeds_without("gevent", "inspect", "--json", str(ROOT / "sample_articles" / "ld-drone-lifeboat-trial.html"))
+    proc = _feeds_without("granian", "inspect", "--json", str(ROOT / "sample_articles" / "ld-drone-lifeboat-trial.html"))
     assert proc.returncode == 0, proc.stderr
     assert '"title": "Lifeboat crew trials drone' in proc.stdout
 

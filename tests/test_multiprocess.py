@@ -1,5 +1,5 @@
 """Real processes over real HTTP against PostgreSQL, started from the Procfile's own lines:
-two gunicorn web servers (two workers each) and two clock processes.
+two web servers (the Procfile's line, two workers each) and two clock processes.
 
 Articles are pushed through the API; both servers come to serve them with the
 same ETag; the active clock is SIGKILLed in the middle of a build (its
@@ -174,7 +174,8 @@ def test_two_webs_two_clocks_sigkill_mid_build(tmp_path: Path, pg_database: str)
             webs.append(web)
             ports.append(port)
         for web in webs:
-            wait_until(lambda w=web: w.count("Booting worker") >= 2, 30, f"{web.name}'s two workers")
+            wait_until(lambda w=web: sum(line.endswith(("Started worker-1", "Started worker-2")) for line in w.lines) == 2,
+                       30, f"{web.name}'s two workers")
 
         clocks = []
         for i in range(2):

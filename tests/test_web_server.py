@@ -1,11 +1,12 @@
-"""The web server as deployed: the Procfile's ``web`` line (gunicorn with its
-worker class, here gevent's pywsgi) serving a real store, checked on the wire.
+"""The web server as deployed: the Procfile's ``web`` line (Granian, :mod:`feeds.web.server`)
+serving a real store, checked on the wire.
 
 test_http.py pins the HTTP contract with the app in-process under Werkzeug's
 server. The server a PaaS runs decides part of what reaches a reader too: how
-HEAD and 304 answers are framed, keep-alive, request-line limits, and whether
-the worker's event loop still answers while a push is being ingested. So the
-same contract is checked here through that server, on both database backends.
+HEAD and 304 answers are framed, keep-alive, limits on request heads, what slow,
+idle and hostile clients get, and whether a worker still answers while a push is
+being taken. So the same contract is checked here through that server, on both
+database backends.
 """
 
 from __future__ import annotations
@@ -14,7 +15,9 @@ import gzip
 import http.client
 import json
 import signal
+import socket
 import threading
+import time
 from collections.abc import Iterator
 from dataclasses import dataclass
 
@@ -27,6 +30,7 @@ from tests.procs import Proc, start_web, wait_until
 from tests.test_http import FEEDS, ODD_PATHS
 
 TOKEN = "web-server-token"
+CLIENT_TIMEOUT = 2  # seconds (FEEDS_CLIENT_TIMEOUT): short, so closing slow clients is quick to see
 
 
 @dataclass
@@ -73,7 +77,8 @@ def web(project: Project) -> Iterator[Web]:
         project.add_page(f"story-{n}.html", story(n, ["World", "Sport", "Business"][n % 3]))
     assert not project.ingest().rejected
     project.build()
-    proc, port = start_web(project.env(FEEDS_INGEST_TOKEN=TOKEN, WEB_CONCURRENCY="1"), project.root)
+    env = project.env(FEEDS_INGEST_TOKEN=TOKEN, WEB_CONCURRENCY="1", FEEDS_CLIENT_TIMEOUT=str(CLIENT_TIMEOUT))
+    proc, port = start_web(env, project.root)
     try:
         yield Web(project, proc, port)
     finally:
@@ -81,7 +86,7 @@ def web(project: Project) -> Iterator[Web]:
 
 
 def stop_cleanly(web: Web) -> None:
-    """SIGTERM, as a platform sends on deploy: gunicorn exits 0 and nothing was logged as a traceback."""
+    """SIGTERM, as a platform sends on deploy: the server exits 0 and nothing was logged as a traceback."""
     web.proc.popen.send_signal(signal.SIGTERM)
     assert web.proc.wait(30) == 0, web.proc.output()
     assert "Traceback" not in web.proc.output(), web.proc.output()
@@ -141,11 +146,108 @@ def test_odd_requests_get_short_4xx_never_an_error(web: Web) -> None:
     assert status == 204 and headers["Access-Control-Allow-Origin"] == "*"
     status, headers, _ = web.request("POST", "/feeds/world.rss", body=b"x")
     assert status == 405 and headers["Allow"] == "GET, HEAD, OPTIONS"
-    # beyond the server's request-line limit: refused by the server itself, and it carries on
-    status, _, _ = web.request("GET", "/feeds/" + "x" * 20_000)
-    assert status == 414
+    status, _, body = web.request("GET", "/feeds/" + "x" * 20_000)
+    assert status == 404 and len(body) < 100
     assert web.request("GET", "/feeds/world.rss")[0] == 200
     stop_cleanly(web)
+
+
+def raw_exchange(port: int, data: bytes, timeout: float = 10) -> tuple[bytes, bool]:
+    """Send ``data`` as it is on a new connection; (everything answered, whether the server closed it)."""
+    with socket.create_connection(("127.0.0.1", port), timeout=timeout) as sock:
+        sock.sendall(data)
+        answer = b""
+        try:
+            while chunk := sock.recv(65536):
+                answer += chunk
+        except TimeoutError:
+            return answer, False
+        return answer, True
+
+
+@pytest.mark.parametrize(
+    "head",
+    [
+        b"POST /api/articles HTTP/1.1\r\nHost: t\r\nContent-Length: 5\r\nTransfer-Encoding: chunked\r\n\r\n0\r\n\r\n",
+        b"POST /api/articles HTTP/1.1\r\nHost: t\r\nContent-Length: 5\r\nContent-Length: 6\r\n\r\nhello!",
+        b"GET /feeds/world.rss HTTP/1.1\r\nHost: t\r\nContent-Length: 0\r\nTransfer-Encoding: chunked\r\n\r\n0\r\n\r\n",
+    ],
+    ids=["length-and-chunked", "two-lengths", "feed-length-and-chunked"],
+)
+def test_ambiguous_framing_closes_the_connection_unread(web: Web, head: bytes) -> None:
+    """Two framings of one body are how requests get smuggled past a proxy. Two lengths
+    get 400; a length with chunked is framed by the chunks (RFC 9112 6.3; hyper takes
+    the Content-Length out before the app sees it) and answered once. Either way the
+    server closes the connection, so nothing after it is read as a request."""
+    smuggled = b"GET /feeds/world.rss HTTP/1.1\r\nHost: t\r\n\r\n"
+    answer, closed = raw_exchange(web.port, head + smuggled)
+    assert closed and answer.count(b"HTTP/1.1 ") == 1, answer
+    if b"Content-Length: 6" in head:
+        assert answer.startswith(b"HTTP/1.1 400 "), answer[:200]
+
+
+@pytest.mark.parametrize("extra", [b"X-Big: " + b"a" * 300_000 + b"\r\n",
+                                   b"".join(b"X-%d: a\r\n" % i for i in range(200))], ids=["one-huge", "too-many"])
+def test_oversized_request_heads_get_431(web: Web, extra: bytes) -> None:
+    answer, closed = raw_exchange(web.port, b"GET /feeds/world.rss HTTP/1.1\r\nHost: t\r\n" + extra + b"\r\n")
+    assert answer.startswith(b"HTTP/1.1 431 ") and closed, answer[:200]
+    assert web.request("GET", "/feeds/world.rss")[0] == 200
+
+
+def test_idle_and_slow_clients_are_closed_and_delay_no_reader(web: Web) -> None:
+    """Thousands of connections that never finish a request (idle, or slowloris: headers
+    begun, never ended) hold no slot a reader needs, and the server closes them after
+    ``client_timeout``; a kept-alive reader's idle connection too."""
+    held: list[socket.socket] = []
+    try:
+        for n in range(3000):
+            sock = socket.create_connection(("127.0.0.1", web.port), timeout=10)
+            if n % 2:
+                sock.sendall(b"GET /feeds/world.rss HTTP/1.1\r\nHost: t\r\nX-Slow: ")
+            held.append(sock)
+        reader = web.connect()
+        started = time.monotonic()
+        for _ in range(20):
+            assert exchange(reader, "GET", "/feeds/world.rss")[0] == 200
+        assert time.monotonic() - started < 5, "readers waited behind idle connections"
+
+        def all_closed() -> bool:
+            return all(_closed_by_server(sock) for sock in held)
+
+        wait_until(all_closed, CLIENT_TIMEOUT + 15, "the server to close idle and slow connections")
+        assert _closed_by_server(reader.sock), "an idle kept-alive connection stays open for ever"
+        reader.close()
+    finally:
+        for sock in held:
+            sock.close()
+    assert web.request("GET", "/feeds/world.rss")[0] == 200
+    stop_cleanly(web)
+
+
+def _closed_by_server(sock: socket.socket) -> bool:
+    sock.setblocking(False)
+    try:
+        data = sock.recv(65536)
+    except BlockingIOError:
+        return False
+    except OSError:
+        return True
+    return data == b"" or data.startswith(b"HTTP/1.1 408")
+
+
+def test_workers_go_when_the_master_is_killed(web: Web) -> None:
+    """A master killed outright (SIGKILL, the OOM killer) leaves no orphan worker on the port."""
+    web.proc.popen.kill()
+    web.proc.wait(10)
+
+    def port_free() -> bool:
+        try:
+            socket.create_connection(("127.0.0.1", web.port), timeout=1).close()
+            return False
+        except OSError:
+            return True
+
+    wait_until(port_free, 15, "the orphaned worker to exit")
 
 
 def test_index_and_health_through_the_flask_app(web: Web) -> None:

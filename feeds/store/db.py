@@ -2,7 +2,7 @@
 
 The schema is managed by Alembic (``feeds/store/migrations``); :func:`upgrade`
 runs it programmatically under a lock, so any number of processes (a release
-step, gunicorn workers, clocks) may call it at once and exactly one migrates.
+step, web workers, clocks) may call it at once and exactly one migrates.
 """
 
 from __future__ import annotations

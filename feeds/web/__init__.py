@@ -1,7 +1,8 @@
 """Serve: the Flask app factory. Feed URLs are answered by :mod:`feeds.web.documents`
 before Flask's dispatch; Flask handles the index page, health check and errors.
 
-``gunicorn 'feeds.web:create_app()'`` reads settings from the environment, as on a PaaS.
+Each web worker (``feeds web``, :mod:`feeds.web.server`) calls ``create_app()``, which reads
+settings from the environment, as on a PaaS.
 A web process never runs the scheduler (that is ``feeds clock``); it follows
 the database, and takes pushed articles through :mod:`feeds.web.api`.
 """
