@@ -22,10 +22,9 @@ from sqlalchemy import Engine
 
 from feeds.config import Settings
 from feeds.ingest import IngestError, ingest_page
-from feeds.model import Article
-from feeds.store.articles import forget_source, known_sources, record_source, upsert_article
+from feeds.model import FILE_SOURCE_PREFIX, Article
+from feeds.store.articles import Change, forget_source, known_sources, record_source, upsert_article
 
-SOURCE_PREFIX = "file:"
 PAGE_SUFFIXES = (".html", ".htm")
 POOL_THRESHOLD = 32  # below this many changed files a process pool costs more than it saves
 BATCH = 200
@@ -49,6 +48,12 @@ class ScanReport:
     def newly_rejected(self) -> list[tuple[str, str]]:
         """Rejections this scan made (new or edited files), for a caller that reports only news."""
         return self.rejected[self.already_rejected :]
+
+    def count(self, change: Change) -> None:
+        """A page older than the stored version of its article (another file or a push
+        holds a newer one) left the store as it was: it counts as unchanged."""
+        name = Change.UNCHANGED.value if change is Change.STALE else change.value
+        setattr(self, name, getattr(self, name) + 1)
 
     @property
     def changed(self) -> bool:
@@ -87,7 +92,7 @@ def _list_pages(root: Path) -> dict[str, os.stat_result]:
 
 def _parse(path: Path, rel: str, settings: Settings) -> _Parsed:
     """Read and ingest one file; may run in a worker process, so it returns plain data."""
-    source = SOURCE_PREFIX + rel
+    source = FILE_SOURCE_PREFIX + rel
     try:
         st = path.stat()
         data = path.read_bytes()
@@ -155,11 +160,11 @@ def scan_folder(
     pages = _list_pages(root)
     progress = _progress_bar(len(pages)) if show_progress else None
     with engine.connect() as conn:
-        known = known_sources(conn, SOURCE_PREFIX)
+        known = known_sources(conn, FILE_SOURCE_PREFIX)
     report = ScanReport()
     jobs = []
     for rel, st in sorted(pages.items()):
-        seen = known.get(SOURCE_PREFIX + rel)
+        seen = known.get(FILE_SOURCE_PREFIX + rel)
         if seen is None or seen[:2] != (st.st_mtime_ns, st.st_size):
             jobs.append((root / rel, rel))
         elif seen[2] is not None:  # still the page that was rejected: report it, don't retry it
@@ -175,17 +180,16 @@ def scan_folder(
         with engine.begin() as conn:
             for parsed in batch:
                 if parsed.article is None:
-                    report.rejected.append((parsed.source[len(SOURCE_PREFIX) :], parsed.error or "rejected"))
+                    report.rejected.append((parsed.source[len(FILE_SOURCE_PREFIX) :], parsed.error or "rejected"))
                     record_source(conn, parsed.source, parsed.mtime_ns, parsed.size, None, parsed.error)
                     continue
                 observed = datetime.fromtimestamp(parsed.mtime_ns / 1e9, UTC)
-                change = upsert_article(conn, parsed.article, observed)
-                setattr(report, change.value, getattr(report, change.value) + 1)
+                report.count(upsert_article(conn, parsed.article, observed))
                 record_source(conn, parsed.source, parsed.mtime_ns, parsed.size, parsed.article.id, None)
         if progress:
             progress(len(batch))
 
-    vanished = sorted(set(known) - {SOURCE_PREFIX + rel for rel in pages})
+    vanished = sorted(set(known) - {FILE_SOURCE_PREFIX + rel for rel in pages})
     if vanished:
         with engine.begin() as conn:
             report.removed = sum(forget_source(conn, source) for source in vanished)

@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import os
+import time
+from datetime import UTC, datetime
 
 import pytest
 
@@ -67,3 +69,19 @@ def test_an_ingester_bug_costs_one_page_not_the_scan(project: Project, monkeypat
     report = scan_folder(project.engine, project.settings())
     assert report.ingested == 1
     assert [(name, "KeyError" in reason) for name, reason in report.rejected] == [("bad.html", True)]
+
+
+def test_a_rewritten_file_is_dated_when_it_was_written_never_in_the_future(project: Project) -> None:
+    """A file edited without a new modified date is newer than what it gave before (one file,
+    one version at a time), dated by its mtime; an mtime ahead of the clock dates it now."""
+    page = project.add_page("one.html", story(1))
+    assert scan_folder(project.engine, project.settings()).ingested == 1
+    page.write_text(story(1).replace("Story number 1 from", "Story number one from"), "utf-8")
+    ahead = time.time() + 3600
+    os.utime(page, (ahead, ahead))
+    before = datetime.now(UTC)
+    assert scan_folder(project.engine, project.settings()).updated == 1
+    with project.engine.connect() as conn:
+        article = get_article(conn, "https://harbourgazette.example/story/1")
+    assert article is not None and article.title == "Story number one from the harbour"
+    assert before <= article.updated <= datetime.now(UTC)

@@ -5,7 +5,8 @@ constant time; with no token configured the API answers 404 (it is off).
 A pushed page goes through the same ingester as the articles folder and is
 stored with ``source = "push"``; the feeds follow at the clock's next build.
 
-Statuses: 201 new article, 200 updated or unchanged (a replay), 401 missing or
+Statuses: 201 new article, 200 updated, unchanged (a replay) or stale (an older version
+than the stored one, which is kept: the answer is always the article as stored), 401 missing or
 wrong token, 404 API off or unknown id, 413 body above ``MAX_BODY``, 415 not
 HTML or JSON, 400 JSON that does not parse, 422 not an article (with the reason),
 503 with Retry-After when the database cannot be reached (a webhook should retry),
@@ -109,7 +110,7 @@ def push_article() -> Response:
         return _error(422, str(exc))
     try:
         with ext["engine"].begin() as conn:
-            change = upsert_article(conn, article, now)
+            change = upsert_article(conn, article, None)  # a push's arrival time does not date its version
             stored = get_article(conn, article.id) or article
     except OperationalError as exc:
         return _unavailable(exc)
