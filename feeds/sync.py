@@ -5,6 +5,11 @@ of an unchanged folder costs one ``stat`` per file. Parsing runs in a process
 pool when there is enough of it to pay for one; results are written in small
 transactions so memory stays flat however large the folder is. A page that
 fails to ingest is reported and skipped, and what it published before stays.
+
+Only a file that is gone retracts its article. A place the scan cannot look into
+(a folder it cannot list, a file it cannot stat: permissions, a network mount
+gone) is reported as rejected with the reason, and the articles under it stay;
+an articles folder that cannot be listed at all stops the scan (SyncError).
 """
 
 from __future__ import annotations
@@ -32,7 +37,7 @@ WINDOW = 512  # pages in flight in the process pool at once
 
 
 class SyncError(Exception):
-    """The folder itself cannot be scanned (missing, unreadable)."""
+    """The folder itself cannot be scanned (missing, unreadable): nothing is changed."""
 
 
 @dataclass
@@ -75,19 +80,50 @@ class _Parsed:
     error: str | None
 
 
-def _list_pages(root: Path) -> dict[str, os.stat_result]:
-    pages: dict[str, os.stat_result] = {}
-    for dirpath, dirnames, filenames in os.walk(root):
+@dataclass
+class _Listing:
+    """What a walk of the folder found: each page with its stat, and the places it could
+    not look into (a folder it cannot list, a file it cannot stat) with the reason."""
+
+    pages: dict[str, os.stat_result] = field(default_factory=dict)
+    unseen: list[tuple[str, str]] = field(default_factory=list)  # a folder's name ends with "/"
+
+    def vanished(self, known: Iterable[str]) -> list[str]:
+        """The known sources that are gone. Never one where the walk could not look: a
+        folder gone unreadable (permissions, a network mount gone) is not a folder emptied."""
+        hidden = tuple(rel for rel, _ in self.unseen)
+        return sorted(
+            source
+            for source in known
+            if (rel := source[len(FILE_SOURCE_PREFIX) :]) not in self.pages
+            and not any(rel == place or (place.endswith("/") and rel.startswith(place)) for place in hidden)
+        )
+
+
+def _list_pages(root: Path) -> _Listing:
+    listing = _Listing()
+
+    def unlistable(exc: OSError) -> None:  # os.walk skips what it cannot list unless told
+        folder = Path(exc.filename)
+        if folder == root:
+            raise SyncError(f"{root}: cannot list the articles folder ({exc.strerror})") from exc
+        reason = f"cannot list this folder ({exc.strerror}); its articles are kept"
+        listing.unseen.append((folder.relative_to(root).as_posix() + "/", reason))
+
+    for dirpath, dirnames, filenames in os.walk(root, onerror=unlistable):
         dirnames[:] = sorted(d for d in dirnames if not d.startswith("."))
         for name in filenames:
             if name.startswith(".") or not name.lower().endswith(PAGE_SUFFIXES):
                 continue
             path = Path(dirpath, name)
+            rel = path.relative_to(root).as_posix()
             try:
-                pages[path.relative_to(root).as_posix()] = path.stat()
-            except OSError:
-                continue  # vanished between listing and stat: the next scan sees it gone
-    return pages
+                listing.pages[rel] = path.stat()
+            except FileNotFoundError:
+                continue  # vanished between listing and stat, or a link to nothing: gone
+            except OSError as exc:
+                listing.unseen.append((rel, f"cannot look at this file ({exc.strerror}); its article is kept"))
+    return listing
 
 
 def _parse(path: Path, rel: str, settings: Settings) -> _Parsed:
@@ -157,7 +193,8 @@ def scan_folder(
     root = settings.articles_dir
     if not root.is_dir():
         raise SyncError(f"{root}: articles folder does not exist or is not a folder")
-    pages = _list_pages(root)
+    listing = _list_pages(root)
+    pages = listing.pages
     progress = _progress_bar(len(pages)) if show_progress else None
     with engine.connect() as conn:
         known = known_sources(conn, FILE_SOURCE_PREFIX)
@@ -174,6 +211,7 @@ def scan_folder(
     if progress and len(pages) > len(jobs):
         progress(len(pages) - len(jobs))
     report.already_rejected = len(report.rejected)
+    report.rejected.extend(listing.unseen)
 
     results = _parse_all(jobs, settings, workers or os.cpu_count() or 1)
     for batch in _batches(results, BATCH):
@@ -189,7 +227,7 @@ def scan_folder(
         if progress:
             progress(len(batch))
 
-    vanished = sorted(set(known) - {FILE_SOURCE_PREFIX + rel for rel in pages})
+    vanished = listing.vanished(known)
     if vanished:
         with engine.begin() as conn:
             report.removed = sum(forget_source(conn, source) for source in vanished)

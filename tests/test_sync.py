@@ -3,16 +3,21 @@
 from __future__ import annotations
 
 import os
+import subprocess
+import sys
 import time
 from datetime import UTC, datetime
 
 import pytest
+from sqlalchemy import select
 
 from feeds.store.articles import get_article
+from feeds.store.schema import articles
 from feeds.sync import POOL_THRESHOLD, scan_folder
 
 from .conftest import Project
 from .pages import story
+from .procs import confined
 
 
 def test_a_large_folder_goes_through_the_process_pool(project: Project) -> None:
@@ -85,3 +90,61 @@ def test_a_rewritten_file_is_dated_when_it_was_written_never_in_the_future(proje
         article = get_article(conn, "https://harbourgazette.example/story/1")
     assert article is not None and article.title == "Story number one from the harbour"
     assert before <= article.updated <= datetime.now(UTC)
+
+
+def ingest_confined(project: Project, memory: int | None = None) -> subprocess.CompletedProcess[str]:
+    """``feeds ingest`` in a child bound by file permissions even as root (see procs.confined)."""
+    try:
+        return subprocess.run([sys.executable, "-m", "feeds", "ingest"], cwd=project.root, env=project.env(),
+                              capture_output=True, text=True, timeout=60, preexec_fn=confined(memory))
+    except subprocess.TimeoutExpired:
+        pytest.fail("feeds ingest did not finish within 60 s")
+    except subprocess.SubprocessError as exc:  # the preexec_fn failed: no CAP_SETPCAP to drop capabilities
+        pytest.skip(f"cannot start a child bound by file permissions: {exc}")
+
+
+def stored_ids(project: Project) -> set[str]:
+    with project.engine.connect() as conn:
+        return set(conn.execute(select(articles.c.id)).scalars())
+
+
+def story_id(n: int) -> str:
+    return f"https://harbourgazette.example/story/{n}"
+
+
+def test_a_folder_that_cannot_be_listed_is_reported_and_keeps_its_articles(project: Project) -> None:
+    project.add_page("top.html", story(1))
+    project.add_page("sub/a.html", story(2))
+    project.add_page("sub/deeper/b.html", story(3))
+    project.add_page("listed/c.html", story(4))
+    project.add_page("gone.html", story(5))
+    assert project.ingest().ingested == 5
+    (project.articles_dir / "gone.html").unlink()
+    project.add_page("new.html", story(6))
+    sub, listed = project.articles_dir / "sub", project.articles_dir / "listed"
+    sub.chmod(0)  # cannot be listed at all
+    listed.chmod(0o444)  # its names can be listed, but not looked at
+    try:
+        proc = ingest_confined(project)
+    finally:
+        sub.chmod(0o755)
+        listed.chmod(0o755)
+    assert proc.returncode == 1, proc
+    assert f"{sub}: rejected: cannot list this folder (Permission denied)" in proc.stderr
+    assert f"{listed / 'c.html'}: rejected: cannot look at this file (Permission denied)" in proc.stderr
+    assert "ingested 1, updated 0, unchanged 1, removed 1," in proc.stdout
+    assert stored_ids(project) == {story_id(n) for n in (1, 2, 3, 4, 6)}
+
+
+def test_an_articles_folder_that_cannot_be_listed_stops_the_scan_and_keeps_everything(project: Project) -> None:
+    project.add_page("top.html", story(1))
+    project.add_page("sub/a.html", story(2))
+    assert project.ingest().ingested == 2
+    project.articles_dir.chmod(0)
+    try:
+        proc = ingest_confined(project)
+    finally:
+        project.articles_dir.chmod(0o755)
+    assert proc.returncode == 2, proc
+    assert f"feeds: {project.articles_dir}: cannot list the articles folder (Permission denied)" in proc.stderr
+    assert stored_ids(project) == {story_id(1), story_id(2)}
