@@ -10,12 +10,19 @@ Only a file that is gone retracts its article. A place the scan cannot look into
 (a folder it cannot list, a file it cannot stat: permissions, a network mount
 gone) is reported as rejected with the reason, and the articles under it stay;
 an articles folder that cannot be listed at all stops the scan (SyncError).
+
+Only regular files are read, links followed to what they point at: a FIFO named
+``*.html`` would block the scan (and every rebuild waiting on its lock), a link to
+``/dev/zero`` would never end. Those, and pages over ``MAX_PAGE_BYTES`` (the push
+API's limit too), are rejected with the reason, without being opened.
 """
 
 from __future__ import annotations
 
+import itertools
 import multiprocessing
 import os
+import stat
 import sys
 from collections.abc import Callable, Iterable, Iterator
 from concurrent.futures import ProcessPoolExecutor
@@ -27,6 +34,7 @@ from sqlalchemy import Engine
 
 from feeds.config import Settings
 from feeds.ingest import IngestError, ingest_page
+from feeds.limits import MAX_PAGE_BYTES
 from feeds.model import FILE_SOURCE_PREFIX, Article
 from feeds.store.articles import Change, forget_source, known_sources, record_source, upsert_article
 
@@ -126,14 +134,41 @@ def _list_pages(root: Path) -> _Listing:
     return listing
 
 
+_KINDS = {stat.S_IFIFO: "a FIFO", stat.S_IFCHR: "a character device", stat.S_IFBLK: "a block device",
+          stat.S_IFSOCK: "a socket", stat.S_IFDIR: "a folder"}
+
+
+def _not_a_page(st: os.stat_result) -> str | None:
+    """Why a file is not read at all (None: it is read). Links are followed, so this is
+    about what a link points at: a FIFO would block the scan, a device never end."""
+    if not stat.S_ISREG(st.st_mode):
+        return f"not a regular file ({_KINDS.get(stat.S_IFMT(st.st_mode), 'a special file')})"
+    if st.st_size > MAX_PAGE_BYTES:
+        return f"page is {st.st_size} bytes; the limit is {MAX_PAGE_BYTES}"
+    return None
+
+
+def _read_page(path: Path) -> tuple[os.stat_result, bytes | None]:
+    """The file's stat, and its bytes unless it is not a page (see _not_a_page). Opened
+    without blocking and checked after opening, so a FIFO or a device put in the file's
+    place since the listing cannot stall the scan; read no further than the page limit."""
+    with open(os.open(path, os.O_RDONLY | os.O_NONBLOCK | os.O_CLOEXEC), "rb") as fh:
+        st = os.fstat(fh.fileno())
+        if _not_a_page(st):
+            return st, None
+        return st, fh.read(MAX_PAGE_BYTES + 1)
+
+
 def _parse(path: Path, rel: str, settings: Settings) -> _Parsed:
     """Read and ingest one file; may run in a worker process, so it returns plain data."""
     source = FILE_SOURCE_PREFIX + rel
     try:
-        st = path.stat()
-        data = path.read_bytes()
+        st, data = _read_page(path)
     except OSError as exc:
         return _Parsed(source, 0, 0, None, f"cannot read: {exc.strerror}")
+    if data is None or len(data) > MAX_PAGE_BYTES:
+        reason = _not_a_page(st) or f"page is over the limit of {MAX_PAGE_BYTES} bytes"
+        return _Parsed(source, st.st_mtime_ns, st.st_size, None, reason)
     observed = datetime.fromtimestamp(st.st_mtime, UTC)
     try:
         article = ingest_page(data, source=source, settings=settings, fallback_time=observed)
@@ -200,20 +235,24 @@ def scan_folder(
         known = known_sources(conn, FILE_SOURCE_PREFIX)
     report = ScanReport()
     jobs = []
+    refused = []  # not pages (see _not_a_page): rejected without being opened
     for rel, st in sorted(pages.items()):
         seen = known.get(FILE_SOURCE_PREFIX + rel)
         if seen is None or seen[:2] != (st.st_mtime_ns, st.st_size):
-            jobs.append((root / rel, rel))
+            if reason := _not_a_page(st):
+                refused.append(_Parsed(FILE_SOURCE_PREFIX + rel, st.st_mtime_ns, st.st_size, None, reason))
+            else:
+                jobs.append((root / rel, rel))
         elif seen[2] is not None:  # still the page that was rejected: report it, don't retry it
             report.rejected.append((rel, seen[2]))
         else:
             report.unchanged += 1
-    if progress and len(pages) > len(jobs):
-        progress(len(pages) - len(jobs))
+    if progress and len(pages) > len(jobs) + len(refused):
+        progress(len(pages) - len(jobs) - len(refused))
     report.already_rejected = len(report.rejected)
     report.rejected.extend(listing.unseen)
 
-    results = _parse_all(jobs, settings, workers or os.cpu_count() or 1)
+    results = itertools.chain(refused, _parse_all(jobs, settings, workers or os.cpu_count() or 1))
     for batch in _batches(results, BATCH):
         with engine.begin() as conn:
             for parsed in batch:

@@ -148,3 +148,40 @@ def test_an_articles_folder_that_cannot_be_listed_stops_the_scan_and_keeps_every
     assert proc.returncode == 2, proc
     assert f"feeds: {project.articles_dir}: cannot list the articles folder (Permission denied)" in proc.stderr
     assert stored_ids(project) == {story_id(1), story_id(2)}
+
+
+def test_a_fifo_named_like_a_page_is_skipped_not_waited_on(project: Project) -> None:
+    """Opening a FIFO for reading waits for a writer: the scan, and every rebuild waiting
+    on its lock, would hang. It is not a page: rejected with the reason, once."""
+    project.add_page("good.html", story(1))
+    fifo = project.articles_dir / "fifo.html"
+    os.mkfifo(fifo)
+    proc = ingest_confined(project)
+    assert proc.returncode == 1, proc
+    assert f"{fifo}: rejected: not a regular file (a FIFO)" in proc.stderr
+    assert "ingested 1," in proc.stdout
+    again = scan_folder(project.engine, project.settings())
+    assert (again.rejected, again.already_rejected) == ([("fifo.html", "not a regular file (a FIFO)")], 1)
+
+
+def test_links_are_followed_to_regular_files_only_and_reads_are_bounded(project: Project, tmp_path) -> None:
+    """A link to /dev/zero would be read until memory runs out (the child gets 2 GiB of
+    address space, so a regression fails here rather than taking the machine); a page
+    over the size limit is rejected without being read; a link to a page is a page."""
+    from feeds.limits import MAX_PAGE_BYTES
+
+    project.add_page("good.html", story(1))
+    outside = tmp_path / "elsewhere" / "page.html"
+    outside.parent.mkdir()
+    outside.write_text(story(2), "utf-8")
+    (project.articles_dir / "linked.html").symlink_to(outside)
+    zero = project.articles_dir / "zero.html"
+    zero.symlink_to("/dev/zero")
+    big = project.add_page("big.html", story(3))
+    os.truncate(big, MAX_PAGE_BYTES + 1)
+    proc = ingest_confined(project, memory=2 * 1024**3)
+    assert proc.returncode == 1, proc
+    assert f"{zero}: rejected: not a regular file (a character device)" in proc.stderr
+    assert f"{big}: rejected: page is {MAX_PAGE_BYTES + 1} bytes; the limit is {MAX_PAGE_BYTES}" in proc.stderr
+    assert "ingested 2," in proc.stdout and "rejected 2" in proc.stdout
+    assert stored_ids(project) == {story_id(1), story_id(2)}

@@ -24,11 +24,12 @@ from flask import Blueprint, Response, current_app, jsonify, request
 from sqlalchemy.exc import OperationalError
 
 from feeds.ingest import IngestError, IngesterBug, ingest_page
+from feeds.limits import MAX_PAGE_BYTES
 from feeds.store.articles import Change, delete_article, get_article, upsert_article
 
 api = Blueprint("api", __name__, url_prefix="/api")
 
-MAX_BODY = 5 * 1024 * 1024  # bytes; a large article page is well under 1 MiB
+MAX_BODY = MAX_PAGE_BYTES  # the same bound as a page file in the articles folder
 HTML_TYPES = ("text/html", "application/xhtml+xml")
 JSON_TYPES = ("application/json",)
 PUSH_SOURCE = "push"
