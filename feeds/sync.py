@@ -15,6 +15,15 @@ Only regular files are read, links followed to what they point at: a FIFO named
 ``*.html`` would block the scan (and every rebuild waiting on its lock), a link to
 ``/dev/zero`` would never end. Those, and pages over ``MAX_PAGE_BYTES`` (the push
 API's limit too), are rejected with the reason, without being opened.
+
+A page is never published half-written. A page cut short inside ``<html>`` is
+rejected by the ingester, but one without the wrapper looks like a shorter
+article, so the scan decides by the file: one modified less than SETTLE_NS ago
+(2 s; or as little ahead of this clock) is not read, and one whose size or mtime
+differs from the listing's, before or after it is read, is dropped unread. Either
+is "deferred": nothing is recorded, what it published before stays, and the next
+scan tries again. A writer pausing longer than that mid-file defeats both; write
+to a temporary name and rename (``*.tmp`` is not a page) to be safe.
 """
 
 from __future__ import annotations
@@ -24,6 +33,7 @@ import multiprocessing
 import os
 import stat
 import sys
+import time
 from collections.abc import Callable, Iterable, Iterator
 from concurrent.futures import ProcessPoolExecutor
 from dataclasses import dataclass, field
@@ -42,6 +52,7 @@ PAGE_SUFFIXES = (".html", ".htm")
 POOL_THRESHOLD = 32  # below this many changed files a process pool costs more than it saves
 BATCH = 200
 WINDOW = 512  # pages in flight in the process pool at once
+SETTLE_NS = 2 * 10**9  # a page modified this recently may still be being written: read it next scan
 
 
 class SyncError(Exception):
@@ -56,6 +67,7 @@ class ScanReport:
     removed: int = 0
     rejected: list[tuple[str, str]] = field(default_factory=list)
     already_rejected: int = 0  # the first entries of ``rejected``: unchanged since an earlier scan rejected them
+    deferred: list[str] = field(default_factory=list)  # being written: read at the next scan
 
     @property
     def newly_rejected(self) -> list[tuple[str, str]]:
@@ -75,7 +87,7 @@ class ScanReport:
     def summary(self) -> str:
         return (
             f"ingested {self.ingested}, updated {self.updated}, unchanged {self.unchanged}, "
-            f"removed {self.removed}, rejected {len(self.rejected)}"
+            f"removed {self.removed}, rejected {len(self.rejected)}, deferred {len(self.deferred)}"
         )
 
 
@@ -86,6 +98,7 @@ class _Parsed:
     size: int
     article: Article | None
     error: str | None
+    deferred: bool = False  # being written: nothing recorded, so the next scan reads it again
 
 
 @dataclass
@@ -148,33 +161,49 @@ def _not_a_page(st: os.stat_result) -> str | None:
     return None
 
 
-def _read_page(path: Path) -> tuple[os.stat_result, bytes | None]:
-    """The file's stat, and its bytes unless it is not a page (see _not_a_page). Opened
-    without blocking and checked after opening, so a FIFO or a device put in the file's
-    place since the listing cannot stall the scan; read no further than the page limit."""
+def _settling(st: os.stat_result, now_ns: int) -> bool:
+    """Modified within SETTLE_NS of now (either side: a mount's clock may run a little
+    ahead): the writer may not have finished. Further ahead is a clock not worth waiting for."""
+    return abs(now_ns - st.st_mtime_ns) < SETTLE_NS
+
+
+class _Unsettled(Exception):
+    """The file is not as the listing saw it, or changed while it was read."""
+
+
+def _version(st: os.stat_result) -> tuple[int, int] | None:
+    return (st.st_mtime_ns, st.st_size) if stat.S_ISREG(st.st_mode) else None
+
+
+def _read_page(path: Path, listed: tuple[int, int]) -> bytes:
+    """The bytes of the regular file the listing saw as ``listed`` (mtime_ns, size), which
+    _not_a_page found fit to read; _Unsettled if it is no longer that file or changed while
+    read. Opened without blocking and checked after opening, so a FIFO or a device put in its
+    place since the listing cannot stall the scan; read no further than its listed size + 1."""
     with open(os.open(path, os.O_RDONLY | os.O_NONBLOCK | os.O_CLOEXEC), "rb") as fh:
-        st = os.fstat(fh.fileno())
-        if _not_a_page(st):
-            return st, None
-        return st, fh.read(MAX_PAGE_BYTES + 1)
+        if _version(os.fstat(fh.fileno())) != listed:
+            raise _Unsettled
+        data = fh.read(listed[1] + 1)
+        if len(data) != listed[1] or _version(os.fstat(fh.fileno())) != listed:
+            raise _Unsettled
+    return data
 
 
-def _parse(path: Path, rel: str, settings: Settings) -> _Parsed:
+def _parse(path: Path, rel: str, listed: tuple[int, int], settings: Settings) -> _Parsed:
     """Read and ingest one file; may run in a worker process, so it returns plain data."""
     source = FILE_SOURCE_PREFIX + rel
     try:
-        st, data = _read_page(path)
+        data = _read_page(path, listed)
+    except _Unsettled:
+        return _Parsed(source, *listed, None, None, deferred=True)
     except OSError as exc:
         return _Parsed(source, 0, 0, None, f"cannot read: {exc.strerror}")
-    if data is None or len(data) > MAX_PAGE_BYTES:
-        reason = _not_a_page(st) or f"page is over the limit of {MAX_PAGE_BYTES} bytes"
-        return _Parsed(source, st.st_mtime_ns, st.st_size, None, reason)
-    observed = datetime.fromtimestamp(st.st_mtime, UTC)
+    observed = datetime.fromtimestamp(listed[0] / 1e9, UTC)
     try:
         article = ingest_page(data, source=source, settings=settings, fallback_time=observed)
     except IngestError as exc:  # a bug in the ingester too (IngesterBug): one page, not the whole scan
-        return _Parsed(source, st.st_mtime_ns, st.st_size, None, str(exc))
-    return _Parsed(source, st.st_mtime_ns, st.st_size, article, None)
+        return _Parsed(source, *listed, None, str(exc))
+    return _Parsed(source, *listed, article, None)
 
 
 _worker_settings: Settings | None = None
@@ -186,14 +215,14 @@ def _init_worker(settings: Settings) -> None:
     _worker_settings = settings
 
 
-def _parse_in_worker(job: tuple[Path, str]) -> _Parsed:
+def _parse_in_worker(job: tuple[Path, str, tuple[int, int]]) -> _Parsed:
     assert _worker_settings is not None
     return _parse(*job, _worker_settings)
 
 
-def _parse_all(jobs: list[tuple[Path, str]], settings: Settings, workers: int) -> Iterator[_Parsed]:
+def _parse_all(jobs: list[tuple[Path, str, tuple[int, int]]], settings: Settings, workers: int) -> Iterator[_Parsed]:
     if workers <= 1 or len(jobs) < POOL_THRESHOLD:
-        yield from (_parse(path, rel, settings) for path, rel in jobs)
+        yield from (_parse(*job, settings) for job in jobs)
         return
     # forkserver, not fork: the scheduler calls this from a thread of a threaded
     # server, and forking a process that holds other threads' locks can hang.
@@ -228,6 +257,7 @@ def scan_folder(
     root = settings.articles_dir
     if not root.is_dir():
         raise SyncError(f"{root}: articles folder does not exist or is not a folder")
+    now_ns = time.time_ns()
     listing = _list_pages(root)
     pages = listing.pages
     progress = _progress_bar(len(pages)) if show_progress else None
@@ -241,14 +271,16 @@ def scan_folder(
         if seen is None or seen[:2] != (st.st_mtime_ns, st.st_size):
             if reason := _not_a_page(st):
                 refused.append(_Parsed(FILE_SOURCE_PREFIX + rel, st.st_mtime_ns, st.st_size, None, reason))
+            elif _settling(st, now_ns):
+                report.deferred.append(rel)
             else:
-                jobs.append((root / rel, rel))
+                jobs.append((root / rel, rel, (st.st_mtime_ns, st.st_size)))
         elif seen[2] is not None:  # still the page that was rejected: report it, don't retry it
             report.rejected.append((rel, seen[2]))
         else:
             report.unchanged += 1
     if progress and len(pages) > len(jobs) + len(refused):
-        progress(len(pages) - len(jobs) - len(refused))
+        progress(len(pages) - len(jobs) - len(refused))  # unchanged, already rejected, deferred
     report.already_rejected = len(report.rejected)
     report.rejected.extend(listing.unseen)
 
@@ -256,6 +288,9 @@ def scan_folder(
     for batch in _batches(results, BATCH):
         with engine.begin() as conn:
             for parsed in batch:
+                if parsed.deferred:
+                    report.deferred.append(parsed.source[len(FILE_SOURCE_PREFIX) :])
+                    continue
                 if parsed.article is None:
                     report.rejected.append((parsed.source[len(FILE_SOURCE_PREFIX) :], parsed.error or "rejected"))
                     record_source(conn, parsed.source, parsed.mtime_ns, parsed.size, None, parsed.error)

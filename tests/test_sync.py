@@ -16,7 +16,7 @@ from feeds.store.schema import articles
 from feeds.sync import POOL_THRESHOLD, scan_folder
 
 from .conftest import Project
-from .pages import story
+from .pages import LOREM, news_page, story
 from .procs import confined
 
 
@@ -174,6 +174,7 @@ def test_links_are_followed_to_regular_files_only_and_reads_are_bounded(project:
     outside = tmp_path / "elsewhere" / "page.html"
     outside.parent.mkdir()
     outside.write_text(story(2), "utf-8")
+    os.utime(outside, (time.time() - 60,) * 2)
     (project.articles_dir / "linked.html").symlink_to(outside)
     zero = project.articles_dir / "zero.html"
     zero.symlink_to("/dev/zero")
@@ -185,3 +186,39 @@ def test_links_are_followed_to_regular_files_only_and_reads_are_bounded(project:
     assert f"{big}: rejected: page is {MAX_PAGE_BYTES + 1} bytes; the limit is {MAX_PAGE_BYTES}" in proc.stderr
     assert "ingested 2," in proc.stdout and "rejected 2" in proc.stdout
     assert stored_ids(project) == {story_id(1), story_id(2)}
+
+
+def _fragment(headline: str, *paragraphs: str) -> str:
+    """A page as some CMSs write it: no <html> wrapper, so nothing in it says where it ends."""
+    page = news_page(url="https://harbourgazette.example/fragment", headline=headline, paragraphs=list(paragraphs))
+    return page.replace('<html lang="en">', "").replace("</body></html>", "")
+
+
+def test_a_page_still_being_written_waits_for_the_next_scan(project: Project) -> None:
+    """Caught half-written, a page with no <html> wrapper parses as a shorter article. A file
+    modified moments ago may still be being written: the scan leaves it to the next one."""
+    lines = [f"Paragraph {n} of the ferry story. {LOREM}" for n in range(1, 4)]
+    whole = _fragment("Ferry story in three parts", *lines)
+    page = project.articles_dir / "fragment.html"
+    engine = project.engine  # the store is ready before the write: the scan runs right after it
+    page.write_text(whole[: whole.index("Paragraph 3") + 40], "utf-8")  # the writer is mid-way
+    report = scan_folder(engine, project.settings())
+    assert stored_ids(project) == set(), "a half-written page was published"
+    assert (report.ingested, report.rejected, report.deferred) == (0, [], ["fragment.html"])
+    assert report.summary().endswith("rejected 0, deferred 1")
+
+    page.write_text(whole, "utf-8")  # the writer has finished, a while ago
+    finished = time.time() - 60
+    os.utime(page, (finished, finished))
+    assert scan_folder(engine, project.settings()).ingested == 1
+    with engine.connect() as conn:
+        article = get_article(conn, "https://harbourgazette.example/fragment")
+    assert article is not None and article.text.rstrip().endswith(LOREM)
+    assert "Paragraph 3" in article.text
+
+    page.write_text(_fragment("Ferry story, rewritten", "Only the start of a new"), "utf-8")  # an edit begins
+    report = scan_folder(engine, project.settings())
+    assert report.deferred == ["fragment.html"] and report.updated == 0
+    with engine.connect() as conn:
+        article = get_article(conn, "https://harbourgazette.example/fragment")
+    assert article is not None and article.title == "Ferry story in three parts", "what it published stays"
