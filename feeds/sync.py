@@ -28,6 +28,7 @@ to a temporary name and rename (``*.tmp`` is not a page) to be safe.
 
 from __future__ import annotations
 
+import dataclasses
 import itertools
 import multiprocessing
 import os
@@ -40,11 +41,13 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
 
-from sqlalchemy import Engine
+from sqlalchemy import Connection, Engine
+from sqlalchemy.exc import DisconnectionError, InterfaceError, OperationalError, SQLAlchemyError
+from sqlalchemy.exc import TimeoutError as PoolTimeout
 
 from feeds.config import Settings
 from feeds.ingest import IngestError, ingest_page
-from feeds.limits import MAX_PAGE_BYTES
+from feeds.limits import MAX_PAGE_BYTES, MAX_URL, FieldTooLong, too_long
 from feeds.model import FILE_SOURCE_PREFIX, Article
 from feeds.store.articles import Change, forget_source, known_sources, record_source, upsert_article
 
@@ -138,6 +141,9 @@ def _list_pages(root: Path) -> _Listing:
                 continue
             path = Path(dirpath, name)
             rel = path.relative_to(root).as_posix()
+            if len(FILE_SOURCE_PREFIX + rel) > MAX_URL:  # the store could not even record it
+                listing.unseen.append((rel, f"path is too long: {too_long('source', len(FILE_SOURCE_PREFIX + rel), MAX_URL)}"))
+                continue
             try:
                 listing.pages[rel] = path.stat()
             except FileNotFoundError:
@@ -286,18 +292,14 @@ def scan_folder(
 
     results = itertools.chain(refused, _parse_all(jobs, settings, workers or os.cpu_count() or 1))
     for batch in _batches(results, BATCH):
-        with engine.begin() as conn:
-            for parsed in batch:
-                if parsed.deferred:
-                    report.deferred.append(parsed.source[len(FILE_SOURCE_PREFIX) :])
-                    continue
-                if parsed.article is None:
-                    report.rejected.append((parsed.source[len(FILE_SOURCE_PREFIX) :], parsed.error or "rejected"))
-                    record_source(conn, parsed.source, parsed.mtime_ns, parsed.size, None, parsed.error)
-                    continue
-                observed = datetime.fromtimestamp(parsed.mtime_ns / 1e9, UTC)
-                report.count(upsert_article(conn, parsed.article, observed))
-                record_source(conn, parsed.source, parsed.mtime_ns, parsed.size, parsed.article.id, None)
+        for parsed, change in _store_batch(engine, batch):
+            rel = parsed.source[len(FILE_SOURCE_PREFIX) :]
+            if parsed.deferred:
+                report.deferred.append(rel)
+            elif change is None:
+                report.rejected.append((rel, parsed.error or "rejected"))
+            else:
+                report.count(change)
         if progress:
             progress(len(batch))
 
@@ -306,6 +308,50 @@ def scan_folder(
         with engine.begin() as conn:
             report.removed = sum(forget_source(conn, source) for source in vanished)
     return report
+
+
+def _store(conn: Connection, parsed: _Parsed) -> Change | None:
+    """Write one result: its article, and what the scan saw of the file (None: no article)."""
+    if parsed.deferred:
+        return None
+    if parsed.article is None:
+        record_source(conn, parsed.source, parsed.mtime_ns, parsed.size, None, parsed.error)
+        return None
+    change = upsert_article(conn, parsed.article, datetime.fromtimestamp(parsed.mtime_ns / 1e9, UTC))
+    record_source(conn, parsed.source, parsed.mtime_ns, parsed.size, parsed.article.id, None)
+    return change
+
+
+def _store_batch(engine: Engine, batch: list[_Parsed]) -> list[tuple[_Parsed, Change | None]]:
+    """One transaction for the batch; if the store refuses something in it, one transaction
+    a page, so a page the store refuses is rejected, and the others are written."""
+    try:
+        with engine.begin() as conn:
+            return [(parsed, _store(conn, parsed)) for parsed in batch]
+    except (FieldTooLong, SQLAlchemyError) as exc:
+        if _unavailable(exc):
+            raise
+    return [_store_alone(engine, parsed) for parsed in batch]
+
+
+def _store_alone(engine: Engine, parsed: _Parsed) -> tuple[_Parsed, Change | None]:
+    try:
+        with engine.begin() as conn:
+            return parsed, _store(conn, parsed)
+    except (FieldTooLong, SQLAlchemyError) as exc:
+        if _unavailable(exc):
+            raise
+        why = str(getattr(exc, "orig", None) or exc).splitlines()[0]
+        refused = dataclasses.replace(parsed, article=None, error=f"cannot store: {why}")
+    with engine.begin() as conn:
+        return refused, _store(conn, refused)
+
+
+def _unavailable(exc: Exception) -> bool:
+    """The database is down or busy, not refusing one row: the scan stops, to try again later."""
+    return isinstance(exc, (OperationalError, InterfaceError, DisconnectionError, PoolTimeout)) or bool(
+        getattr(exc, "connection_invalidated", False)
+    )
 
 
 def _progress_bar(total: int) -> Callable[[int], None] | None:

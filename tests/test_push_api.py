@@ -310,3 +310,16 @@ def test_alternating_concurrent_pushes_settle_and_never_date_the_future(project,
         hashes[body["content_hash"]] = body["title"]
     assert stored.title == hashes[max(hashes)], "the version with the higher content hash wins"
     assert stored.updated.replace(tzinfo=UTC) == datetime(2026, 11, 20, 9, 0, tzinfo=UTC) <= datetime.now(UTC)
+
+
+def test_a_value_over_a_field_limit_is_a_422_naming_the_field_or_is_trimmed(project, client):
+    long_url = "https://harbourgazette.example/" + "a" * 2100
+    resp = push_html(client, news_page(url=long_url))
+    assert resp.status_code == 422 and resp.is_json
+    assert resp.get_json() == {"error": f"url is {len(long_url)} characters; the limit is 2048"}
+    assert count_articles(project) == 0
+
+    languages = news_page().replace('"@type": "NewsArticle"', '"@type": "NewsArticle", "inLanguage": "en-GB, fr-FR, de-DE, es-ES, it-IT, nl-NL"')
+    resp = push_html(client, languages)
+    assert resp.status_code == 201
+    assert resp.get_json()["language"] == "en-GB"

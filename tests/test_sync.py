@@ -222,3 +222,53 @@ def test_a_page_still_being_written_waits_for_the_next_scan(project: Project) ->
     with engine.connect() as conn:
         article = get_article(conn, "https://harbourgazette.example/fragment")
     assert article is not None and article.title == "Ferry story in three parts", "what it published stays"
+
+
+LONG_URL = "https://harbourgazette.example/" + "a" * 2100
+LANGUAGES = "en-GB, fr-FR, de-DE, es-ES, it-IT, nl-NL"  # 40 characters, over the 35 of a language tag
+
+
+def with_language(page: str, language: str) -> str:
+    return page.replace('"@type": "NewsArticle"', f'"@type": "NewsArticle", "inLanguage": "{language}"', 1)
+
+
+def test_values_over_a_field_limit_cost_one_page_never_the_scan(project: Project) -> None:
+    """On PostgreSQL one such value failed every scan; on SQLite it was stored. Now the same
+    on both: an identity too long is a rejection naming the field, a language is trimmed."""
+    project.add_page("gone.html", story(1))
+    assert project.ingest().ingested == 1
+    (project.articles_dir / "gone.html").unlink()
+    project.add_page("good.html", story(2))
+    project.add_page("long-url.html", news_page(url=LONG_URL))
+    project.add_page("languages.html", with_language(story(3), LANGUAGES))
+    deep = "/".join(["d" * 200] * 11) + "/deep.html"  # a folder tree deeper than a source may be
+    project.add_page(deep, story(4))
+    report = project.ingest()
+    assert stored_ids(project) == {story_id(2), story_id(3)}
+    assert (report.ingested, report.removed) == (2, 1)
+    assert sorted(report.rejected) == [
+        (deep, f"path is too long: source is {len('file:' + deep)} characters; the limit is 2048"),
+        ("long-url.html", f"url is {len(LONG_URL)} characters; the limit is 2048"),
+    ]
+    with project.engine.connect() as conn:
+        article = get_article(conn, story_id(3))
+    assert article is not None and article.language == "en-GB"
+
+
+def test_a_value_the_store_refuses_costs_one_page_never_the_scan(project: Project, monkeypatch) -> None:
+    """Were the ingester to let an over-long value through, the store refuses it alike on
+    both databases, and the scan writes every other page of the batch."""
+    from feeds.ingest import pipeline
+
+    monkeypatch.setattr(pipeline, "fit_article", lambda article: article)  # an ingester that forgot a limit
+    project.add_page("gone.html", story(1))
+    assert project.ingest().ingested == 1
+    (project.articles_dir / "gone.html").unlink()
+    project.add_page("a-good.html", story(2))
+    project.add_page("b-long-url.html", news_page(url=LONG_URL))
+    project.add_page("c-good.html", story(3))
+    report = project.ingest()
+    assert stored_ids(project) == {story_id(2), story_id(3)}
+    assert (report.ingested, report.removed) == (2, 1)
+    assert report.rejected == [("b-long-url.html", f"cannot store: url is {len(LONG_URL)} characters; the limit is 2048")]
+    assert project.ingest().rejected == report.rejected, "reported again while unchanged, not retried"

@@ -9,6 +9,7 @@ from typing import Any
 from sqlalchemy import Connection, Row, delete, select, update
 from sqlalchemy.dialects import postgresql, sqlite
 
+from feeds.limits import check_limits
 from feeds.model import FILE_SOURCE_PREFIX, Article
 from feeds.store.db import ARTICLES_VERSION, bump_version, insert_ignore
 from feeds.store.schema import articles, sources
@@ -82,7 +83,11 @@ def upsert_article(conn: Connection, article: Article, written_at: datetime | No
     the one exception: it holds one version at a time, so a rewritten file is newer than
     what it gave before, dated ``written_at`` (its mtime, never later than now) when the
     page itself does not say a later date. An older version changes nothing: STALE.
+
+    A value over its field's limit raises FieldTooLong before anything is written, on
+    SQLite (which would keep it) as on PostgreSQL (which would refuse it).
     """
+    check_limits(article)
     # Insert first, ignoring a conflict: two concurrent pushes of a new article
     # cannot both insert (one waits for the other's row, on PostgreSQL and SQLite
     # alike), and the loser falls through to compare with the winner's row. The

@@ -6,10 +6,10 @@ A pushed page goes through the same ingester as the articles folder and is
 stored with ``source = "push"``; the feeds follow at the clock's next build.
 
 Statuses: 201 new article, 200 updated, unchanged (a replay) or stale (an older version
-than the stored one, which is kept: the answer is always the article as stored), 401 missing or
-wrong token, 404 API off or unknown id, 413 body above ``MAX_BODY``, 415 not
-HTML or JSON, 400 JSON that does not parse, 422 not an article (with the reason),
-503 with Retry-After when the database cannot be reached (a webhook should retry),
+than the stored one, which is kept: the answer is always the article as stored), 401
+missing or wrong token, 404 API off or unknown id, 413 body above ``MAX_BODY``, 415 not
+HTML or JSON, 400 JSON that does not parse, 422 not an article, or a value over its
+field's limit (with the reason, naming the field; see feeds/limits.py), 503 with Retry-After when the database cannot be reached (a webhook should retry),
 500 as JSON naming the failure when the ingester itself breaks (a bug: nothing is stored).
 """
 
@@ -24,7 +24,7 @@ from flask import Blueprint, Response, current_app, jsonify, request
 from sqlalchemy.exc import OperationalError
 
 from feeds.ingest import IngestError, IngesterBug, ingest_page
-from feeds.limits import MAX_PAGE_BYTES
+from feeds.limits import MAX_PAGE_BYTES, FieldTooLong
 from feeds.store.articles import Change, delete_article, get_article, upsert_article
 
 api = Blueprint("api", __name__, url_prefix="/api")
@@ -115,6 +115,8 @@ def push_article() -> Response:
             stored = get_article(conn, article.id) or article
     except OperationalError as exc:
         return _unavailable(exc)
+    except FieldTooLong as exc:  # the ingester fits every field; the store has the last word
+        return _error(422, str(exc))
     resp = jsonify(
         stored.as_json() | {"content_hash": stored.content_hash, "source": stored.source, "change": change.value}
     )
