@@ -106,21 +106,22 @@ class _Parsed:
 
 @dataclass
 class _Listing:
-    """What a walk of the folder found: each page with its stat, and the places it could
-    not look into (a folder it cannot list, a file it cannot stat) with the reason."""
+    """What a walk of the folder found: each page with its stat, and its problems with
+    the reason: the places it could not look into (a folder it cannot list, whose name
+    ends with "/", a file it cannot stat), and paths too long to record."""
 
     pages: dict[str, os.stat_result] = field(default_factory=dict)
-    unseen: list[tuple[str, str]] = field(default_factory=list)  # a folder's name ends with "/"
+    problems: list[tuple[str, str]] = field(default_factory=list)
 
     def vanished(self, known: Iterable[str]) -> list[str]:
         """The known sources that are gone. Never one where the walk could not look: a
         folder gone unreadable (permissions, a network mount gone) is not a folder emptied."""
-        hidden = tuple(rel for rel, _ in self.unseen)
+        unseen = tuple(rel for rel, _ in self.problems)
         return sorted(
             source
             for source in known
             if (rel := source[len(FILE_SOURCE_PREFIX) :]) not in self.pages
-            and not any(rel == place or (place.endswith("/") and rel.startswith(place)) for place in hidden)
+            and not any(rel == place or (place.endswith("/") and rel.startswith(place)) for place in unseen)
         )
 
 
@@ -128,11 +129,11 @@ def _list_pages(root: Path) -> _Listing:
     listing = _Listing()
 
     def unlistable(exc: OSError) -> None:  # os.walk skips what it cannot list unless told
-        folder = Path(exc.filename)
+        folder = Path(exc.filename) if exc.filename else root
         if folder == root:
             raise SyncError(f"{root}: cannot list the articles folder ({exc.strerror})") from exc
         reason = f"cannot list this folder ({exc.strerror}); its articles are kept"
-        listing.unseen.append((folder.relative_to(root).as_posix() + "/", reason))
+        listing.problems.append((folder.relative_to(root).as_posix() + "/", reason))
 
     for dirpath, dirnames, filenames in os.walk(root, onerror=unlistable):
         dirnames[:] = sorted(d for d in dirnames if not d.startswith("."))
@@ -141,15 +142,15 @@ def _list_pages(root: Path) -> _Listing:
                 continue
             path = Path(dirpath, name)
             rel = path.relative_to(root).as_posix()
-            if len(FILE_SOURCE_PREFIX + rel) > MAX_URL:  # the store could not even record it
-                listing.unseen.append((rel, f"path is too long: {too_long('source', len(FILE_SOURCE_PREFIX + rel), MAX_URL)}"))
+            if (length := len(FILE_SOURCE_PREFIX + rel)) > MAX_URL:  # the store could not even record it
+                listing.problems.append((rel, f"path is too long: {too_long('source', length, MAX_URL)}"))
                 continue
             try:
                 listing.pages[rel] = path.stat()
             except FileNotFoundError:
                 continue  # vanished between listing and stat, or a link to nothing: gone
             except OSError as exc:
-                listing.unseen.append((rel, f"cannot look at this file ({exc.strerror}); its article is kept"))
+                listing.problems.append((rel, f"cannot look at this file ({exc.strerror}); its article is kept"))
     return listing
 
 
@@ -288,7 +289,7 @@ def scan_folder(
     if progress and len(pages) > len(jobs) + len(refused):
         progress(len(pages) - len(jobs) - len(refused))  # unchanged, already rejected, deferred
     report.already_rejected = len(report.rejected)
-    report.rejected.extend(listing.unseen)
+    report.rejected.extend(listing.problems)  # news at every scan: nothing records them
 
     results = itertools.chain(refused, _parse_all(jobs, settings, workers or os.cpu_count() or 1))
     for batch in _batches(results, BATCH):
