@@ -52,7 +52,7 @@ def _language(tag: str | None, warnings: list[str]) -> str | None:
     while len(first) > MAX_LANGUAGE and re.search(r"[-_]", first):
         first = re.split(r"[-_](?=[^-_]*$)", first)[0]
     kept = first if len(first) <= MAX_LANGUAGE and _LANGUAGE_TAG.fullmatch(first) else None
-    warnings.append(f"language {tag[:40]!r}... is over {MAX_LANGUAGE} characters; " + (f"kept {kept!r}" if kept else "dropped"))
+    warnings.append(f"language was {len(tag)} characters (the limit is {MAX_LANGUAGE}); {f'kept {kept!r}' if kept else 'dropped'}")
     return kept
 
 
