@@ -17,6 +17,8 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit
 
+from feeds.limits import MAX_SECTION
+
 
 class ConfigError(Exception):
     """A setting is missing or wrong; ``str()`` is the one line to print."""
@@ -26,7 +28,7 @@ class ConfigError(Exception):
         self.source, self.key, self.problem = source, key, problem
 
 
-SLUG_RE = re.compile(r"^[a-z0-9](?:[a-z0-9-]{0,62}[a-z0-9])?$")
+SLUG_RE = re.compile(rf"^[a-z0-9](?:[a-z0-9-]{{0,{MAX_SECTION - 2}}}[a-z0-9])?$")  # at most MAX_SECTION
 RESERVED_SLUGS = frozenset({"all"})
 
 

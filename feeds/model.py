@@ -10,6 +10,8 @@ import dataclasses
 from dataclasses import dataclass, field
 from datetime import datetime
 
+FILE_SOURCE_PREFIX = "file:"  # Article.source of a page from the articles folder: "file:<relative path>"
+
 
 @dataclass(frozen=True)
 class Article:

@@ -13,6 +13,7 @@ import os
 import shutil
 import sys
 import threading
+import time
 import urllib.error
 import urllib.request
 import uuid
@@ -168,10 +169,14 @@ class Project:
                 self._engine = engine
             return self._engine
 
-    def add_page(self, name: str, html: str) -> Path:
+    def add_page(self, name: str, html: str | bytes) -> Path:
+        """Write a page as a finished file, modified a minute ago: the scan leaves a page
+        modified moments ago to the next scan, as it may still be being written."""
         path = self.articles_dir / name
         path.parent.mkdir(parents=True, exist_ok=True)
-        path.write_text(html, encoding="utf-8")
+        path.write_bytes(html if isinstance(html, bytes) else html.encode("utf-8"))
+        finished = time.time() - 60
+        os.utime(path, (finished, finished))
         return path
 
     def ingest(self) -> Any:

@@ -29,8 +29,8 @@ def _feeds(project: Project, *args: str, **env: str) -> subprocess.CompletedProc
 
 def test_ingest_reports_a_broken_page_by_name_and_goes_on(sample_project: Project) -> None:
     project = sample_project
-    (project.articles_dir / "empty.html").write_bytes(b"")
-    (project.articles_dir / "binary.html").write_bytes(bytes(range(256)) * 40)
+    project.add_page("empty.html", b"")
+    project.add_page("binary.html", bytes(range(256)) * 40)
     proc = _feeds(project, "ingest")
     assert proc.returncode == 1
     assert proc.stderr.count("empty.html: rejected:") == 1, "each rejection said once"
@@ -109,6 +109,8 @@ def test_run_renders_everything_once_at_start(sample_project: Project) -> None:
         proc.wait_for_line("clock: active")
 
         def checked_after_build() -> bool:
+            if not _answers(f"http://127.0.0.1:{port}/healthz"):
+                return False  # the server is still starting
             health = json.loads(http_get(f"http://127.0.0.1:{port}/healthz").body)
             return health["last_check"] > health["last_build"]  # a check that built nothing
 

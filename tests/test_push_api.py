@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import threading
 import urllib.request
+from datetime import UTC, datetime, timedelta
 from urllib.error import HTTPError
 
 import feedparser
@@ -150,7 +151,8 @@ def test_201_then_200_with_the_normalised_article(project, app, client):
     replay = push_html(client)
     assert replay.status_code == 200 and replay.get_json()["change"] == "unchanged"
 
-    edited = push_html(client, news_page(headline="Ferry timetable changes, again"))
+    later = datetime(2026, 11, 20, 12, 0, tzinfo=UTC)  # an edit says so in its modified date
+    edited = push_html(client, news_page(headline="Ferry timetable changes, again", modified=later))
     assert edited.status_code == 200
     assert edited.get_json()["change"] == "updated"
     assert edited.get_json()["updated"] > body["updated"]
@@ -252,3 +254,72 @@ def test_an_ingester_bug_is_a_json_500_and_stores_nothing(monkeypatch, project, 
         "error": "the ingester failed (KeyError); this is a bug, please report it"
     }
     assert count_articles(project) == 0
+
+
+def _post(server, page: str) -> tuple[int, dict]:
+    req = urllib.request.Request(f"{server.url}/api/articles", data=page.encode(), method="POST",
+                                 headers={**AUTH, "Content-Type": "text/html"})
+    try:
+        with urllib.request.urlopen(req, timeout=30) as resp:
+            return resp.status, json.loads(resp.read())
+    except HTTPError as exc:
+        return exc.code, json.loads(exc.read())
+
+
+def test_a_late_retry_of_an_older_version_answers_with_the_newer_one_kept(project, app, live_server):
+    server = live_server(app)
+    published = datetime(2026, 11, 20, 9, 0, tzinfo=UTC)
+    older = news_page(published=published, modified=published + timedelta(hours=1))
+    newer = news_page(headline="Ferry timetable changes for the winter, corrected",
+                      published=published, modified=published + timedelta(hours=3))
+    assert _post(server, older)[0] == 201
+    assert _post(server, newer)[0] == 200
+    status, body = _post(server, older)  # the webhook's retry of the first push, arriving last
+    assert status == 200
+    assert body["title"] == "Ferry timetable changes for the winter, corrected", "the newer version is kept"
+    assert datetime.fromisoformat(body["updated"]) == published + timedelta(hours=3)
+    assert body["change"] == "stale"
+    assert [e.title for e in feed_items(project, app)] == ["Ferry timetable changes for the winter, corrected"]
+
+
+def test_alternating_concurrent_pushes_settle_and_never_date_the_future(project, app, live_server):
+    """28 pushes of two versions with the same modified date, all at once: one version wins
+    (the same one whatever the arrival order) and ``updated`` stays the page's own date."""
+    server = live_server(app)
+    pages = [news_page(), news_page(headline="Ferry timetable changes for winter")]
+    barrier = threading.Barrier(28)
+    statuses: list[int] = []
+
+    def push(page: str) -> None:
+        barrier.wait()
+        statuses.append(_post(server, page)[0])
+
+    threads = [threading.Thread(target=push, args=(pages[n % 2],)) for n in range(28)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    assert sorted(statuses) == [200] * 27 + [201]
+    with project.engine.connect() as conn:
+        stored = conn.execute(select(articles.c.title, articles.c.content_hash, articles.c.updated)).one()
+    hashes = {}
+    for page in pages:  # each version pushed alone into an empty store: its own hash
+        with project.engine.begin() as conn:
+            conn.execute(articles.delete())
+        body = _post(server, page)[1]
+        hashes[body["content_hash"]] = body["title"]
+    assert stored.title == hashes[max(hashes)], "the version with the higher content hash wins"
+    assert stored.updated.replace(tzinfo=UTC) == datetime(2026, 11, 20, 9, 0, tzinfo=UTC) <= datetime.now(UTC)
+
+
+def test_a_value_over_a_field_limit_is_a_422_naming_the_field_or_is_trimmed(project, client):
+    long_url = "https://harbourgazette.example/" + "a" * 2100
+    resp = push_html(client, news_page(url=long_url))
+    assert resp.status_code == 422 and resp.is_json
+    assert resp.get_json() == {"error": f"url is {len(long_url)} characters; the limit is 2048"}
+    assert count_articles(project) == 0
+
+    languages = news_page().replace('"@type": "NewsArticle"', '"@type": "NewsArticle", "inLanguage": "en-GB, fr-FR, de-DE, es-ES, it-IT, nl-NL"')
+    resp = push_html(client, languages)
+    assert resp.status_code == 201
+    assert resp.get_json()["language"] == "en-GB"

@@ -13,7 +13,7 @@ from sqlalchemy import func, inspect, select
 
 from feeds.config import ConfigError, load_settings
 from feeds.store import db
-from feeds.store.articles import Change, get_article, upsert_article
+from feeds.store.articles import Change, delete_article, get_article, upsert_article
 from feeds.store.schema import articles, feed_documents, metadata
 from tests.conftest import sqlalchemy_url
 from tests.pages import news_page, story
@@ -125,7 +125,7 @@ def test_upsert_replay_is_unchanged_and_edit_moves_updated_forward(project):
     with project.engine.begin() as conn:
         assert upsert_article(conn, first, datetime.now(UTC)) is Change.INGESTED
         assert upsert_article(conn, first, datetime.now(UTC)) is Change.UNCHANGED
-    edited = _article(project, headline="Ferry timetable changes again")
+    edited = _article(project, headline="Ferry timetable changes again", modified=datetime(2026, 11, 21, tzinfo=UTC))
     with project.engine.begin() as conn:
         assert upsert_article(conn, edited, datetime.now(UTC)) is Change.UPDATED
         stored = get_article(conn, first.id)
@@ -291,3 +291,44 @@ def test_documents_reload_reads_only_what_a_publish_changed(project):
     assert loaded["feeds/s9.rss"] == added
     # new bytes at the same path never go back in Last-Modified: a second on from the old value
     assert loaded["feeds/s1.rss"] == dataclasses.replace(edited, last_modified=when + timedelta(seconds=1))
+
+
+def test_an_older_version_never_replaces_a_newer_one(project):
+    """A webhook retried late brings back the page as it was before a correction."""
+    published = datetime(2026, 11, 20, 9, 0, tzinfo=UTC)
+    first = _article(project, published=published, modified=published + timedelta(hours=1))
+    correction = _article(project, headline="Ferry timetable changes for the winter, corrected",
+                          published=published, modified=published + timedelta(hours=3))
+    with project.engine.begin() as conn:
+        assert upsert_article(conn, first, datetime.now(UTC)) is Change.INGESTED
+        assert upsert_article(conn, correction, datetime.now(UTC)) is Change.UPDATED
+        version = db.get_version(conn, db.ARTICLES_VERSION)
+        change = upsert_article(conn, first, datetime.now(UTC))
+        stored = get_article(conn, first.id)
+        assert stored is not None and stored.title == correction.title
+        assert change.value == "stale"
+        assert db.get_version(conn, db.ARTICLES_VERSION) == version, "nothing changed, nothing to rebuild"
+    assert stored.updated == correction.updated == published + timedelta(hours=3)
+
+
+def test_versions_of_one_date_settle_on_one_whatever_the_order(project):
+    """Two versions with the same modified date, stored alternately (28 times, as a CMS's
+    retries crossing each other): the same one wins in either order, by content hash, and
+    ``updated`` stays the page's date instead of creeping a second per write into the future."""
+    a = _article(project)
+    b = _article(project, headline="Ferry timetable changes for winter")
+    assert a.updated == b.updated and a.content_hash != b.content_hash
+    winner = max(a, b, key=lambda version: version.content_hash)
+    for order in ((a, b), (b, a)):
+        with project.engine.begin() as conn:
+            for _ in range(14):
+                for version in order:
+                    upsert_article(conn, version, datetime.now(UTC))
+            stored = get_article(conn, a.id)
+            assert stored is not None
+            assert (stored.title, stored.content_hash) == (winner.title, winner.content_hash)
+            assert stored.updated == a.updated <= datetime.now(UTC)
+            assert upsert_article(conn, winner, datetime.now(UTC)) is Change.UNCHANGED
+            loser = b if winner is a else a
+            assert upsert_article(conn, loser, datetime.now(UTC)).value == "stale"
+            assert delete_article(conn, a.id)

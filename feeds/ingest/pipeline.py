@@ -33,10 +33,12 @@ from feeds.ingest.decode import decode_html
 from feeds.ingest.embeds import protect_embeds, restore_embeds
 from feeds.ingest.errors import IngestError, IngesterBug
 from feeds.ingest.extract import extract_body, load_profiles
+from feeds.ingest.fit import fit_article
 from feeds.ingest.metadata import Metadata, extract_metadata
 from feeds.ingest.sanitize import absolute_url, sanitize_html, strip_xml_forbidden
 from feeds.ingest.sections import section_slug
 from feeds.ingest.text import html_to_text
+from feeds.limits import MAX_SUMMARY
 from feeds.model import Article
 
 __all__ = ["INGESTER_VERSION", "IngestError", "IngesterBug", "ingest_page"]
@@ -50,7 +52,7 @@ INGESTER_VERSION = "2026.12.1"
 
 MIN_WORDS = 20
 MIN_CHARS = 200
-SUMMARY_CHARS = 300
+SUMMARY_CHARS = MAX_SUMMARY
 MAX_WORDS_ABOVE_HEADLINE = 150  # navigation, labels and teasers above a headline; more is body text
 
 
@@ -127,6 +129,7 @@ def _ingest_page(data: bytes, *, source: str, settings: Settings,
         source=source,
         warnings=tuple(warnings),
     )
+    article = fit_article(article)
     return article.replace(content_hash=_content_hash(article))
 
 

@@ -6,13 +6,14 @@ import re
 import unicodedata
 
 from feeds.config import Settings
+from feeds.limits import MAX_SECTION
 
 
 def slugify(label: str) -> str:
     """A URL slug for a label the configuration does not know (policy "create")."""
     ascii_label = unicodedata.normalize("NFKD", label).encode("ascii", "ignore").decode()
     slug = re.sub(r"[^a-z0-9]+", "-", ascii_label.lower().replace("&", " and ")).strip("-")
-    return slug[:64].strip("-")
+    return slug[:MAX_SECTION].strip("-")
 
 
 def _key(label: str) -> str:

@@ -2,14 +2,15 @@
 
 from __future__ import annotations
 
-from datetime import datetime, timedelta
+from datetime import UTC, datetime
 from enum import Enum
 from typing import Any, NamedTuple
 
 from sqlalchemy import Connection, Row, delete, func, select, update
 from sqlalchemy.dialects import postgresql, sqlite
 
-from feeds.model import Article
+from feeds.limits import check_limits
+from feeds.model import FILE_SOURCE_PREFIX, Article
 from feeds.store.db import ARTICLES_VERSION, bump_version, insert_ignore
 from feeds.store.schema import articles, sources
 
@@ -18,6 +19,7 @@ class Change(str, Enum):
     INGESTED = "ingested"
     UPDATED = "updated"
     UNCHANGED = "unchanged"
+    STALE = "stale"  # an older version than the one stored, which is kept
 
 
 def _no_nul(value: str) -> str:
@@ -70,13 +72,22 @@ def _article(row: Row[Any]) -> Article:
     )
 
 
-def upsert_article(conn: Connection, article: Article, observed_at: datetime) -> Change:
-    """Insert or replace an article by id, bumping ``articles_version`` if anything changed.
+def upsert_article(conn: Connection, article: Article, written_at: datetime | None) -> Change:
+    """Insert an article, or replace the stored version of it with this one if this one is newer.
 
-    An edited page keeps its id; its ``updated`` must move forward so readers
-    show the new version. When the page itself does not say it was modified
-    later, ``observed_at`` (the file's mtime, or the time of a push) is used.
+    Versions are ordered by their date, then by content hash. A page's date is its own
+    modified date (else its publication date): a webhook retried late, or two pushes
+    crossing, bring versions in any order, and only what the page says orders them; the
+    hash breaks a tie so the same version wins whatever the order of arrival (and so
+    ``updated`` stays the page's own date instead of moving at every write). A file is
+    the one exception: it holds one version at a time, so a rewritten file is newer than
+    what it gave before, dated ``written_at`` (its mtime, never later than now) when the
+    page itself does not say a later date. An older version changes nothing: STALE.
+
+    A value over its field's limit raises FieldTooLong before anything is written, on
+    SQLite (which would keep it) as on PostgreSQL (which would refuse it).
     """
+    check_limits(article)
     # Insert first, ignoring a conflict: two concurrent pushes of a new article
     # cannot both insert (one waits for the other's row, on PostgreSQL and SQLite
     # alike), and the loser falls through to compare with the winner's row. The
@@ -92,17 +103,25 @@ def upsert_article(conn: Connection, article: Article, observed_at: datetime) ->
         ).first()
         if existing is not None:
             break
-    if (
-        existing.content_hash == article.content_hash
-        and existing.source == article.source
-        and existing.section == article.section
-    ):
-        return Change.UNCHANGED
-    if existing.content_hash != article.content_hash and article.updated <= existing.updated:
-        article = article.replace(updated=max(observed_at, existing.updated + timedelta(seconds=1)))
+    if existing.content_hash == article.content_hash:
+        if existing.source == article.source and existing.section == article.section:
+            return Change.UNCHANGED
+        article = article.replace(updated=existing.updated)  # the same version, from elsewhere: same date
+    else:
+        dated = article.replace(updated=_version_date(article, existing.source, written_at))
+        if (dated.updated, dated.content_hash) < (existing.updated, existing.content_hash):
+            return Change.STALE
+        article = dated
     conn.execute(update(articles).where(articles.c.id == article.id).values(**_row_values(article)))
     bump_version(conn, ARTICLES_VERSION)
     return Change.UPDATED
+
+
+def _version_date(article: Article, stored_source: str, written_at: datetime | None) -> datetime:
+    """The date that orders ``article`` against the stored version (see upsert_article)."""
+    if written_at is None or article.source != stored_source or not article.source.startswith(FILE_SOURCE_PREFIX):
+        return article.updated
+    return max(article.updated, min(written_at, datetime.now(UTC)))
 
 
 def delete_article(conn: Connection, article_id: str) -> bool:

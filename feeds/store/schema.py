@@ -1,4 +1,9 @@
-"""Tables. One schema for SQLite and PostgreSQL; datetimes are stored as UTC."""
+"""Tables. One schema for SQLite and PostgreSQL; datetimes are stored as UTC.
+
+Column lengths come from ``feeds/limits.py``, where every field's limit is, and
+which the ingester and the store enforce alike on both backends (SQLite would
+not). Changing one needs a migration.
+"""
 
 from __future__ import annotations
 
@@ -20,6 +25,8 @@ from sqlalchemy import (
     TypeDecorator,
     false,
 )
+
+from feeds.limits import MAX_HASH, MAX_LANGUAGE, MAX_SECTION, MAX_URL
 
 
 class UTCDateTime(TypeDecorator[datetime]):
@@ -49,10 +56,10 @@ metadata = MetaData()
 articles = Table(
     "articles",
     metadata,
-    Column("id", String(2048), primary_key=True),
+    Column("id", String(MAX_URL), primary_key=True),
     Column("url", Text, nullable=False),
     Column("title", Text, nullable=False),
-    Column("section", String(64), nullable=False),
+    Column("section", String(MAX_SECTION), nullable=False),
     Column("published", UTCDateTime, nullable=False),
     Column("updated", UTCDateTime, nullable=False),
     Column("summary", Text, nullable=False, default=""),
@@ -61,9 +68,9 @@ articles = Table(
     Column("authors", JSON, nullable=False),
     Column("image", Text),
     Column("tags", JSON, nullable=False),
-    Column("language", String(35)),
-    Column("source", String(2048), nullable=False),
-    Column("content_hash", String(64), nullable=False),
+    Column("language", String(MAX_LANGUAGE)),
+    Column("source", String(MAX_URL), nullable=False),
+    Column("content_hash", String(MAX_HASH), nullable=False),
     Index("ix_articles_section_published", "section", "published"),
     Index("ix_articles_published", "published"),
     Index("ix_articles_source", "source"),
@@ -76,10 +83,10 @@ articles = Table(
 sources = Table(
     "sources",
     metadata,
-    Column("source", String(2048), primary_key=True),
+    Column("source", String(MAX_URL), primary_key=True),
     Column("mtime_ns", BigInteger, nullable=False),
     Column("size", BigInteger, nullable=False),
-    Column("article_id", String(2048)),
+    Column("article_id", String(MAX_URL)),
     Column("error", Text),
     Column("ingester", String(32)),
     Column("bug", Boolean, nullable=False, server_default=false()),

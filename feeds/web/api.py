@@ -5,10 +5,11 @@ constant time; with no token configured the API answers 404 (it is off).
 A pushed page goes through the same ingester as the articles folder and is
 stored with ``source = "push"``; the feeds follow at the clock's next build.
 
-Statuses: 201 new article, 200 updated or unchanged (a replay), 401 missing or
-wrong token, 404 API off or unknown id, 413 body above ``MAX_BODY``, 415 not
-HTML or JSON, 400 JSON that does not parse, 422 not an article (with the reason),
-503 with Retry-After when the database cannot be reached (a webhook should retry),
+Statuses: 201 new article, 200 updated, unchanged (a replay) or stale (an older version
+than the stored one, which is kept: the answer is always the article as stored), 401
+missing or wrong token, 404 API off or unknown id, 413 body above ``MAX_BODY``, 415 not
+HTML or JSON, 400 JSON that does not parse, 422 not an article, or a value over its
+field's limit (with the reason, naming the field; see feeds/limits.py), 503 with Retry-After when the database cannot be reached (a webhook should retry),
 500 as JSON naming the failure when the ingester itself breaks (a bug: nothing is stored).
 """
 
@@ -23,11 +24,12 @@ from flask import Blueprint, Response, current_app, jsonify, request
 from sqlalchemy.exc import OperationalError
 
 from feeds.ingest import IngestError, IngesterBug, ingest_page
+from feeds.limits import MAX_PAGE_BYTES, FieldTooLong
 from feeds.store.articles import Change, delete_article, get_article, upsert_article
 
 api = Blueprint("api", __name__, url_prefix="/api")
 
-MAX_BODY = 5 * 1024 * 1024  # bytes; a large article page is well under 1 MiB
+MAX_BODY = MAX_PAGE_BYTES  # the same bound as a page file in the articles folder
 HTML_TYPES = ("text/html", "application/xhtml+xml")
 JSON_TYPES = ("application/json",)
 PUSH_SOURCE = "push"
@@ -109,10 +111,12 @@ def push_article() -> Response:
         return _error(422, str(exc))
     try:
         with ext["engine"].begin() as conn:
-            change = upsert_article(conn, article, now)
+            change = upsert_article(conn, article, None)  # a push's arrival time does not date its version
             stored = get_article(conn, article.id) or article
     except OperationalError as exc:
         return _unavailable(exc)
+    except FieldTooLong as exc:  # the ingester fits every field; the store has the last word
+        return _error(422, str(exc))
     resp = jsonify(
         stored.as_json() | {"content_hash": stored.content_hash, "source": stored.source, "change": change.value}
     )

@@ -103,3 +103,18 @@ def test_text_and_title_carry_no_xml_forbidden_characters(ingest):
 def test_pushed_page_with_base_url_is_identified_by_it(ingest):
     a = ingest(page(), source="push", base_url="https://other.example/news/item.html")
     assert a.id == a.url == "https://other.example/news/item.html"
+
+
+def test_values_over_their_field_limits_are_trimmed_with_a_warning(ingest):
+    from feeds.limits import MAX_NAMES, MAX_TITLE
+
+    headline = " ".join(["Pontoon"] * 100)
+    keywords = ", ".join(f"tag{n}" for n in range(60))
+    image = "https://harbourgazette.example/" + "i" * 3000 + ".jpg"
+    extra = f"<meta name='keywords' content='{keywords}'><meta property='og:image' content='{image}'>"
+    a = ingest(page().replace("Pontoon plan | Gazette</title>", f"{headline}</title>{extra}")
+               .replace("<h1>Pontoon plan</h1>", f"<h1>{headline}</h1>"))
+    assert len(a.title) <= MAX_TITLE and a.title.endswith("Pontoon\u2026")
+    assert a.tags == tuple(f"tag{n}" for n in range(MAX_NAMES))
+    assert a.image is None
+    assert [w.split(" ", 1)[0] for w in a.warnings] == ["title", "tags:", "image"]
