@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import threading
+import urllib.parse
 import urllib.request
 from urllib.error import HTTPError
 
@@ -145,7 +146,7 @@ def test_201_then_200_with_the_normalised_article(project, app, client):
     assert body["title"] == "Ferry timetable changes for the winter"
     assert body["section"] == "news" and body["source"] == "push" and body["change"] == "ingested"
     assert body["published"].startswith("2026-11-20T09:00:00")
-    assert resp.headers["Location"] == f"/api/articles/{URL}"
+    assert resp.headers["Location"] == "/api/articles/" + urllib.parse.quote(URL, safe="")
 
     replay = push_html(client)
     assert replay.status_code == 200 and replay.get_json()["change"] == "unchanged"

@@ -17,12 +17,13 @@ import signal
 import threading
 from collections.abc import Iterator
 from dataclasses import dataclass
+from urllib.parse import quote, unquote
 
 import feedparser
 import pytest
 
 from tests.conftest import Project
-from tests.pages import story
+from tests.pages import news_page, story
 from tests.procs import Proc, start_web, wait_until
 from tests.test_http import FEEDS, ODD_PATHS
 
@@ -200,3 +201,55 @@ def test_push_is_served_while_polls_keep_being_answered(web: Web) -> None:
 
     wait_until(lambda: pushed in served_ids(), 15, "the pushed story in the served feed")
     stop_cleanly(web)
+
+
+@pytest.fixture
+def api_web(project: Project) -> Iterator[Web]:
+    """The Procfile's web line over an empty store, with the push API on."""
+    proc, port = start_web(project.env(FEEDS_INGEST_TOKEN=TOKEN, WEB_CONCURRENCY="1"), project.root)
+    try:
+        yield Web(project, proc, port)
+    finally:
+        proc.stop()
+
+
+AUTH = {"Authorization": f"Bearer {TOKEN}"}
+
+
+def push(web: Web, url: str, n: int) -> tuple[str, str]:
+    """Push a page whose canonical URL is ``url``; its id and the 201's Location."""
+    page = news_page(url=url, headline=f"Quay story number {n}").encode()
+    status, headers, body = web.request("POST", "/api/articles", {**AUTH, "Content-Type": "text/html"}, page)
+    assert status == 201, body
+    return json.loads(body)["id"], headers["Location"]
+
+
+def test_delete_by_location_removes_exactly_that_article(api_web: Web) -> None:
+    """Ids that differ only after a "?" are told apart: the Location names its own article,
+    percent-encoded as one path segment; an id sent with a raw "?" is refused, not cut short."""
+    base = "https://harbourgazette.example/story"
+    plain_id, _ = push(api_web, base, 1)
+    first_id, first = push(api_web, f"{base}?id=1", 2)
+    second_id, second = push(api_web, f"{base}?id=2", 3)
+    assert first == "/api/articles/" + quote(first_id, safe="")
+
+    status, _, body = api_web.request("DELETE", f"/api/articles/{first_id}", AUTH)  # the "?" unencoded
+    assert status == 400 and "percent-encode" in json.loads(body)["error"]
+
+    status, _, body = api_web.request("DELETE", first, AUTH)
+    assert (status, json.loads(body)) == (200, {"id": first_id, "deleted": True})
+    status, _, body = api_web.request("DELETE", first, AUTH)
+    assert status == 404 and first_id in json.loads(body)["error"]
+    for kept, location in ((second_id, second), (plain_id, "/api/articles/" + quote(plain_id, safe=""))):
+        status, _, body = api_web.request("DELETE", location, AUTH)
+        assert (status, json.loads(body)["id"]) == (200, kept)
+    stop_cleanly(api_web)
+
+
+def test_an_id_holding_percent_escapes_round_trips_from_its_location(api_web: Web) -> None:
+    article_id, location = push(api_web, "https://harbourgazette.example/news/café-ouvre-sur-le-quai", 1)
+    assert article_id == "https://harbourgazette.example/news/caf%C3%A9-ouvre-sur-le-quai"
+    assert unquote(location.removeprefix("/api/articles/")) == article_id
+    status, _, body = api_web.request("DELETE", location, AUTH)
+    assert (status, json.loads(body)) == (200, {"id": article_id, "deleted": True})
+    stop_cleanly(api_web)

@@ -5,9 +5,20 @@ constant time; with no token configured the API answers 404 (it is off).
 A pushed page goes through the same ingester as the articles folder and is
 stored with ``source = "push"``; the feeds follow at the clock's next build.
 
+An article's id (its canonical URL) goes in the path percent-encoded as one
+segment, ``urllib.parse.quote(id, safe="")``, as the 201's ``Location`` gives it:
+``DELETE /api/articles/https%3A%2F%2Fsite%2Fa%3Fp%3D1``. The server decodes the path
+once (PEP 3333's ``PATH_INFO``, which every WSGI server fills: gunicorn, Werkzeug and
+Granian alike, while ``RAW_URI``/``REQUEST_URI`` are extras Granian does not set), and
+the id is that, never decoded again. The older unencoded form
+(``/api/articles/https://site/a/b``) still works where it cannot be misread: an id
+holding ``?`` must be encoded (a raw one starts a query string, so 400 rather than
+retracting the article named by the part before it), and a ``%`` in it is taken as
+an escape, so an id holding ``%`` must be encoded too.
+
 Statuses: 201 new article, 200 updated or unchanged (a replay), 401 missing or
 wrong token, 404 API off or unknown id, 413 body above ``MAX_BODY``, 415 not
-HTML or JSON, 400 JSON that does not parse, 422 not an article (with the reason),
+HTML or JSON, 400 JSON that does not parse or an id with a raw ``?``, 422 not an article (with the reason),
 503 with Retry-After when the database cannot be reached (a webhook should retry),
 500 as JSON naming the failure when the ingester itself breaks (a bug: nothing is stored).
 """
@@ -18,6 +29,7 @@ import hmac
 import json
 from datetime import UTC, datetime
 from typing import Any
+from urllib.parse import quote
 
 from flask import Blueprint, Response, current_app, jsonify, request
 from sqlalchemy.exc import OperationalError
@@ -31,6 +43,7 @@ MAX_BODY = 5 * 1024 * 1024  # bytes; a large article page is well under 1 MiB
 HTML_TYPES = ("text/html", "application/xhtml+xml")
 JSON_TYPES = ("application/json",)
 PUSH_SOURCE = "push"
+ENCODE_HINT = 'percent-encode the id as one path segment, as urllib.parse.quote(id, safe="") does'
 
 
 def _feeds() -> dict[str, Any]:
@@ -118,19 +131,32 @@ def push_article() -> Response:
     )
     resp.status_code = 201 if change is Change.INGESTED else 200
     if change is Change.INGESTED:
-        resp.headers["Location"] = f"/api/articles/{stored.id}"
+        resp.headers["Location"] = article_location(stored.id)
     return resp
+
+
+def article_location(article_id: str) -> str:
+    """The article's URL in this API: its id percent-encoded as one path segment."""
+    return f"{api.url_prefix}/articles/{quote(article_id, safe='')}"
+
+
+def _raw_query(environ: dict[str, Any]) -> bool:
+    """Whether the request target held a raw ``?``: a query string, or an empty one that
+    only the raw target shows (where the server gives it)."""
+    return bool(environ.get("QUERY_STRING")) or "?" in (environ.get("RAW_URI") or environ.get("REQUEST_URI") or "")
 
 
 @api.delete("/articles/<path:article_id>", merge_slashes=False)
 def retract_article(article_id: str) -> Response:
-    """Retract an article from the feeds; the id is the article's ``id`` (its canonical
-    URL), as is or percent-encoded: ``DELETE /api/articles/https://site/a/b``."""
+    """Retract an article from the feeds; ``article_id`` is the path after
+    ``/api/articles/`` as the server decoded it, once (see the module docstring)."""
+    if _raw_query(request.environ):
+        return _error(400, f"the id holds a raw '?', which starts a query string: {ENCODE_HINT}")
     try:
         with _feeds()["engine"].begin() as conn:
             gone = delete_article(conn, article_id)
     except OperationalError as exc:
         return _unavailable(exc)
     if not gone:
-        return _error(404, f"no article with id {article_id!r}")
+        return _error(404, f"no article with id {article_id!r} (to retract an id holding '%' or '?', {ENCODE_HINT})")
     return jsonify({"id": article_id, "deleted": True})
