@@ -14,9 +14,11 @@ import gzip
 import http.client
 import json
 import signal
+import socket
 import threading
 from collections.abc import Iterator
 from dataclasses import dataclass
+from typing import Any
 from urllib.parse import quote, unquote
 
 import feedparser
@@ -252,4 +254,30 @@ def test_an_id_holding_percent_escapes_round_trips_from_its_location(api_web: We
     assert unquote(location.removeprefix("/api/articles/")) == article_id
     status, _, body = api_web.request("DELETE", location, AUTH)
     assert (status, json.loads(body)) == (200, {"id": article_id, "deleted": True})
+    stop_cleanly(api_web)
+
+
+def read_head(stream: Any) -> tuple[bytes, dict[str, str]]:
+    """A response's status line and headers, read off a raw socket's stream."""
+    status = stream.readline()
+    headers = {}
+    while (line := stream.readline()) not in (b"\r\n", b""):
+        name, _, value = line.decode("latin-1").partition(":")
+        headers[name.strip().lower()] = value.strip()
+    return status, headers
+
+
+@pytest.mark.parametrize("path", ["/feeds/nope.rss", "/feeds/sports.rss", "/feeds/", "/nope", "/api/articles"])
+def test_head_sends_no_body_and_the_connection_stays_in_step(api_web: Web, path: str) -> None:
+    """HEAD on a 404, a 301 (an old slug), a Flask error and the API, then a GET on the same
+    connection: a body sent after the HEAD's headers would be read as the GET's status line."""
+    sock = socket.create_connection(("127.0.0.1", api_web.port), timeout=10)
+    with sock, sock.makefile("rb") as stream:  # both closed, or the server waits on the connection
+        sock.sendall(f"HEAD {path} HTTP/1.1\r\nHost: feeds.test\r\n\r\n".encode())
+        status, _ = read_head(stream)
+        assert status.split()[1] in (b"301", b"401", b"404", b"405"), status
+        sock.sendall(b"GET /healthz HTTP/1.1\r\nHost: feeds.test\r\n\r\n")
+        status, headers = read_head(stream)
+        assert status.startswith(b"HTTP/1.1 200 "), status
+        assert json.loads(stream.read(int(headers["content-length"])))["database"] == "ok"
     stop_cleanly(api_web)
