@@ -121,6 +121,19 @@ def test_400_for_json_that_does_not_parse(client):
 
 
 @pytest.mark.parametrize(
+    ("body", "reason"),
+    [(b"[" * 100_000, "nested"), (b'{"html": "<p>\\ud800</p>", "url": "https://harbourgazette.example/a"}', "surrogate"),
+     (b'{"html": "<p>x</p>", "url": "https://harbourgazette.example/\\udfff"}', "surrogate")],
+    ids=["deeply-nested", "lone-surrogate-in-html", "lone-surrogate-in-url"],
+)
+def test_400_json_naming_what_is_wrong_with_the_json(project, client, body, reason):
+    resp = client.post("/api/articles", data=body, headers=AUTH, content_type="application/json")
+    assert resp.status_code == 400 and resp.is_json
+    assert reason in resp.get_json()["error"]
+    assert count_articles(project) == 0
+
+
+@pytest.mark.parametrize(
     ("body", "content_type", "reason"),
     [
         (json.dumps({"url": URL}), "application/json", "html"),

@@ -18,7 +18,8 @@ an escape, so an id holding ``%`` must be encoded too.
 
 Statuses: 201 new article, 200 updated or unchanged (a replay), 401 missing or
 wrong token, 404 API off or unknown id, 413 body above ``MAX_BODY``, 415 not
-HTML or JSON, 400 JSON that does not parse or an id with a raw ``?``, 422 not an article (with the reason),
+HTML or JSON, 400 JSON that does not parse (or nests too deeply, or holds a lone
+surrogate) or an id with a raw ``?``, 422 not an article (with the reason),
 503 with Retry-After when the database cannot be reached (a webhook should retry),
 500 as JSON naming the failure when the ingester itself breaks (a bug: nothing is stored).
 """
@@ -87,6 +88,18 @@ def _read_body() -> bytes | Response:
     return data
 
 
+def _lone_surrogate(value: str) -> str | None:
+    """What is wrong with a JSON string holding a lone UTF-16 surrogate (``"\\ud800"``), or None.
+
+    JSON allows such an escape; no Unicode text holds one, so it cannot be encoded, stored or served.
+    """
+    try:
+        value.encode("utf-8")
+    except UnicodeEncodeError as exc:
+        return f"lone surrogate U+{ord(value[exc.start]):04X} at character {exc.start}"
+    return None
+
+
 @api.post("/articles")
 def push_article() -> Response:
     ext = _feeds()
@@ -102,11 +115,16 @@ def push_article() -> Response:
             payload = json.loads(body)
         except (ValueError, UnicodeDecodeError) as exc:
             return _error(400, f"body is not valid JSON: {exc}")
+        except RecursionError:  # the parser recurses per level: [[[[... in bulk
+            return _error(400, "body is not valid JSON: nested too deeply")
         if not isinstance(payload, dict) or not isinstance(payload.get("html"), str):
             return _error(422, 'JSON body must be an object with "html" (the page) and "url" (where it lives)')
         url = payload.get("url")
         if url is not None and not isinstance(url, str):
             return _error(422, '"url" must be a string')
+        for key in ("html", "url"):
+            if (problem := _lone_surrogate(payload.get(key) or "")) is not None:
+                return _error(400, f'"{key}" is not valid text: {problem}')
         base_url = url or None
         page = payload["html"].encode("utf-8")
     else:
