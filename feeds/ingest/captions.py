@@ -9,6 +9,7 @@ bare images are turned back into ``<figure><img><figcaption>``.
 
 from __future__ import annotations
 
+import bisect
 import re
 from urllib.parse import urljoin
 
@@ -144,8 +145,14 @@ def caption_text(el: lhtml.HtmlElement) -> str:
             parts.append(child.text or "")
         parts.append(child.tail or "")
     segments: list[str] = []
+    seen: list[str] = []  # the same, sorted: the ones starting with a segment sit right after it
     for segment in _MARKS.split("".join(parts)):
         segment = " ".join(segment.split())
-        if segment and not UI_TEXT.match(segment) and not any(s.startswith(segment) for s in segments):
-            segments.append(segment)
+        if not segment or UI_TEXT.match(segment):
+            continue
+        at = bisect.bisect_left(seen, segment)
+        if at < len(seen) and seen[at].startswith(segment):
+            continue  # a truncated twin of an earlier segment (or the same again)
+        segments.append(segment)
+        seen.insert(at, segment)
     return " ".join(segments)
