@@ -266,3 +266,12 @@ def test_an_ingester_bug_is_a_json_500_and_stores_nothing(monkeypatch, project, 
         "error": "the ingester failed (KeyError); this is a bug, please report it"
     }
     assert count_articles(project) == 0
+
+
+def test_422_for_a_page_over_the_time_budget(monkeypatch, project, client):
+    monkeypatch.setattr("feeds.ingest.budget.BUDGET_SECONDS", 0.2)
+    page = "<html><head><title>Breaks</title></head><body><h1>Breaks</h1>" + "w<br>" * 200_000 + "</body></html>"
+    resp = push_html(client, page)
+    assert resp.status_code == 422
+    assert resp.get_json() == {"error": "took over 0.2 s to ingest"}
+    assert count_articles(project) == 0
