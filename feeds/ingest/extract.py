@@ -113,11 +113,11 @@ def _too_short(el: lhtml.HtmlElement) -> bool:
     return len(words) < FALLBACK_BELOW_WORDS and len("".join(words)) < 6 * FALLBACK_BELOW_WORDS
 
 
-# Above this many elements (three times the largest page of our corpus) trafilatura runs in its fast mode,
-# without its second opinions (readability, justext): justext's paragraph classification looks
-# for each short paragraph's nearest long one, which costs the square of the paragraphs on a page
-# of thousands of short blocks (minutes for 1 MiB of them), in a loop the time budget cannot
-# interrupt, as it never touches the tree (see feeds.ingest.budget).
+# Above this many elements (three times the largest page of our corpus) trafilatura runs in
+# its fast mode, without its second opinions (readability, justext): justext's paragraph
+# classification looks for each short paragraph's nearest long one, which costs the square
+# of the paragraphs on a page of thousands of short blocks (minutes for 1 MiB of them), in a
+# loop the time budget cannot interrupt, as it never touches the tree (see feeds.ingest.budget).
 FULL_EXTRACTION_MAX_ELEMENTS = 5_000
 
 
