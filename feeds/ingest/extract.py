@@ -121,6 +121,16 @@ def _too_short(el: lhtml.HtmlElement) -> bool:
 FULL_EXTRACTION_MAX_ELEMENTS = 5_000
 
 
+def load_extractor() -> None:
+    """Import trafilatura (a second or so, once per process; later calls cost nothing).
+
+    Imported when first needed, so that the commands that ingest nothing start fast;
+    the pipeline calls this before a page's clock starts, so that the first page of a
+    process is not charged for it.
+    """
+    import trafilatura.htmlprocessing  # noqa: F401
+
+
 def _trafilatura_body(tree: lhtml.HtmlElement) -> lhtml.HtmlElement | None:
     from trafilatura import bare_extraction
     from trafilatura.htmlprocessing import convert_to_html

@@ -33,7 +33,7 @@ from feeds.ingest.captions import mark_captions, restore_captions
 from feeds.ingest.decode import decode_html
 from feeds.ingest.embeds import protect_embeds, restore_embeds
 from feeds.ingest.errors import IngestError, IngesterBug
-from feeds.ingest.extract import extract_body, load_profiles
+from feeds.ingest.extract import extract_body, load_extractor, load_profiles
 from feeds.ingest.metadata import Metadata, extract_metadata
 from feeds.ingest.sanitize import absolute_url, sanitize_html, strip_xml_forbidden
 from feeds.ingest.sections import section_slug
@@ -61,6 +61,7 @@ def ingest_page(data: bytes, *, source: str, settings: Settings,
     So is a page that takes longer than ``budget`` seconds (default
     :data:`feeds.ingest.budget.BUDGET_SECONDS`): "took over 5 s to ingest".
     """
+    load_extractor()
     deadline = Deadline(budget)
     try:
         return _ingest_page(data, source=source, settings=settings, base_url=base_url,

@@ -38,7 +38,7 @@ def test_the_default_budget_is_read_when_the_page_starts(ingest, monkeypatch):
         ingest(HEAD + PATHOLOGICAL["breaks"] + "</body></html>")
 
 
-def test_a_real_page_is_not_near_the_budget(ingest, page_bytes):
-    """A sample article passes with a hundredth of the budget (it takes milliseconds)."""
-    article = ingest(HEAD + f"<p>{SENTENCE * 5}</p>" * 40 + "</body></html>", budget=BUDGET_SECONDS / 100)
+def test_a_real_page_is_not_near_the_budget(ingest):
+    """An article passes with a tenth of the budget (it takes tens of milliseconds)."""
+    article = ingest(HEAD + f"<p>{SENTENCE * 5}</p>" * 40 + "</body></html>", budget=BUDGET_SECONDS / 10)
     assert article.word_count > 500
