@@ -30,6 +30,8 @@ _NEVER = frozenset({"html", "body", "article", "main"})
 def mark_captions(tree: lhtml.HtmlElement) -> dict[str, str]:
     """Mark caption text in place; return each captioned image's ``src`` -> caption."""
     by_src: dict[str, str] = {}
+    # A container's first image, looked for once: a figure may hold thousands of caption parts.
+    first_image: dict[lhtml.HtmlElement, str | None] = {}
     for el in tree.xpath(_CAPTION_XPATH):
         if el.tag in _NEVER or len(el.text_content().split()) > 100:
             continue
@@ -38,10 +40,12 @@ def mark_captions(tree: lhtml.HtmlElement) -> dict[str, str]:
         for _ in range(3):  # the image sits in the caption's figure-like container
             if holder is None or holder.tag in _NEVER:
                 break
-            images = [img for img in holder.iter("img") if img.get("src")]
-            if images:
+            if holder not in first_image:
+                first_image[holder] = next((img.get("src") for img in holder.iter("img") if img.get("src")), None)
+            src = first_image[holder]
+            if src is not None:
                 if text:
-                    by_src.setdefault(images[0].get("src", ""), text)
+                    by_src.setdefault(src, text)
                 break
             holder = holder.getparent() if holder.tag != "figure" and not _FIGURE_LIKE.search(
                 holder.get("class", "")) else None
