@@ -3,7 +3,9 @@
 Every command reads settings the same way (``config/`` then the environment) and
 first checks that the packages its code paths need import (:mod:`feeds.install`);
 a bad setting or a broken install prints one line and exits with status 2, never
-a traceback.
+a traceback. So does
+a store that cannot be opened (a read-only instance folder, a database that does
+not answer): one line naming the file or database and what the system said.
 """
 
 from __future__ import annotations
@@ -15,7 +17,8 @@ import os
 import signal
 import sys
 import threading
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
 from pathlib import Path
 from types import FrameType
 from typing import TYPE_CHECKING
@@ -32,11 +35,43 @@ if TYPE_CHECKING:
 log = logging.getLogger("feeds")
 
 
-def _open_store(settings: Settings) -> Engine:
+class StoreError(Exception):
+    """The store cannot be opened; ``str()`` is the one line to print."""
+
+
+@contextmanager
+def _store_errors(settings: Settings) -> Iterator[None]:
+    """Turn the errors of opening the store into a StoreError naming it.
+
+    SQLite writes beside its file (a migration lock, the -wal and -shm files), so a
+    folder that is not writable fails as an OSError from the lock file or as
+    SQLite's "attempt to write a readonly database"; a database server that does not
+    answer fails as an OperationalError. Each is the operator's to fix, not a bug.
+    """
+    from sqlalchemy.engine import make_url
+    from sqlalchemy.exc import OperationalError
+
+    url = make_url(settings.database)
+    sqlite = url.get_backend_name() == "sqlite"
+    where = f"the SQLite database {url.database}" if sqlite else url.render_as_string(hide_password=True)
+    try:
+        yield
+    except OSError as exc:
+        problem = f"{exc.filename}: {exc.strerror}" if exc.filename else str(exc)
+        raise StoreError(f"cannot open {where}: {problem}") from None
+    except OperationalError as exc:
+        problem = (str(exc.orig).strip().splitlines() or [exc.__class__.__name__])[0]
+        if sqlite:
+            problem += f" (SQLite needs to write the file and its folder, {Path(url.database or '.').parent})"
+        raise StoreError(f"cannot open {where}: {problem}") from None
+
+
+def _open_store(settings: Settings, application_name: str | None = None) -> Engine:
     from feeds.store.db import init_db, make_engine
 
-    engine = make_engine(settings.database)
-    init_db(engine)
+    with _store_errors(settings):
+        engine = make_engine(settings.database, application_name=application_name)
+        init_db(engine)
     return engine
 
 
@@ -123,10 +158,8 @@ def cmd_clock(args: argparse.Namespace, settings: Settings) -> int:
     """The scheduler alone, for a PaaS ``clock`` process: active if it holds the scheduler
     lock, standby otherwise. SIGTERM or Ctrl-C lets a running build finish, then exits."""
     from feeds.schedule import Clock
-    from feeds.store.db import init_db, make_engine
 
-    engine = make_engine(settings.database, application_name=f"feeds clock {os.getpid()}")
-    init_db(engine)
+    engine = _open_store(settings, application_name=f"feeds clock {os.getpid()}")
     stop = threading.Event()
 
     def on_signal(signum: int, frame: FrameType | None) -> None:
@@ -157,20 +190,22 @@ def cmd_db(args: argparse.Namespace, settings: Settings) -> int:
     """Schema migrations: ``upgrade`` to the newest revision (the Procfile's release step)."""
     from feeds.store.db import current_revision, head_revision, init_db, make_engine
 
-    engine = make_engine(settings.database)
-    try:
-        if args.action == "upgrade":
-            before, after = init_db(engine)
-            if before == after:
-                print(f"database schema is up to date (revision {after})")
+    with _store_errors(settings):
+        engine = make_engine(settings.database)
+        try:
+            if args.action == "upgrade":
+                before, after = init_db(engine)
             else:
-                print(f"database schema upgraded from {before or 'empty'} to {after}")
-        else:
-            current, head = current_revision(engine), head_revision()
-            print(f"revision {current or 'none (empty database)'}; newest {head}")
-            return 0 if current == head else 1
-    finally:
-        engine.dispose()
+                current, head = current_revision(engine), head_revision()
+        finally:
+            engine.dispose()
+    if args.action == "current":
+        print(f"revision {current or 'none (empty database)'}; newest {head}")
+        return 0 if current == head else 1
+    if before == after:
+        print(f"database schema is up to date (revision {after})")
+    else:
+        print(f"database schema upgraded from {before or 'empty'} to {after}")
     return 0
 
 
@@ -259,5 +294,9 @@ def main(argv: Sequence[str] | None = None) -> int:
         return 2
     overrides = {k: getattr(args, k) for k in ("host", "port") if getattr(args, k, None) is not None}
     settings = dataclasses.replace(settings, **overrides)
-    result: int = args.func(args, settings)
+    try:
+        result: int = args.func(args, settings)
+    except StoreError as exc:
+        print(f"feeds: {exc}", file=sys.stderr)
+        return 2
     return result

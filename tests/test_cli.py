@@ -120,3 +120,68 @@ def test_run_renders_everything_once_at_start(sample_project: Project) -> None:
         assert proc.wait(30) == 0
     assert proc.count("first build of this process") == 1, proc.output()
     assert proc.count("build: done") == 1, proc.output()
+
+
+STORE_COMMANDS = [("ingest",), ("build",), ("export", "out"), ("db", "upgrade"), ("db", "current"),
+                  ("serve", "--port", "0"), ("run", "--port", "0"), ("clock",)]
+
+
+def _user_namespace() -> list[str]:
+    """A command prefix under which a folder's write bits count even for root: in a user
+    namespace of its own, root is a plain owner (no capability over the host's files), so a
+    read-only folder refuses it exactly as it refuses an operator's service account."""
+    try:
+        ok = subprocess.run(["unshare", "--user", "true"], capture_output=True, timeout=10).returncode == 0
+    except (OSError, subprocess.TimeoutExpired):
+        ok = False
+    if not ok:
+        pytest.skip("unshare --user is not available here (util-linux, user namespaces)")
+    return ["unshare", "--user"]
+
+
+def _store_cli(tmp_path, instance_dir, prefix: list[str], *args: str) -> subprocess.CompletedProcess[str]:
+    """A ``feeds`` command on the SQLite store in ``instance_dir`` (no DATABASE_URL)."""
+    env = {k: v for k, v in os.environ.items() if k != "DATABASE_URL"} | {
+        "FEEDS_CONFIG_DIR": str(ROOT / "config"), "FEEDS_ARTICLES_DIR": str(tmp_path / "articles"),
+        "FEEDS_INSTANCE_DIR": str(instance_dir), "PYTHONPATH": str(ROOT),
+    }
+    return subprocess.run([*prefix, sys.executable, "-m", "feeds", *args], cwd=tmp_path, env=env,
+                          capture_output=True, text=True, timeout=120)
+
+
+def _assert_one_line(proc: subprocess.CompletedProcess[str], *names: str) -> None:
+    assert proc.returncode == 2, proc.stderr
+    lines = proc.stderr.splitlines()
+    assert len(lines) == 1 and lines[0].startswith("feeds: "), proc.stderr
+    for name in names:
+        assert name in lines[0], (name, lines[0])
+
+
+@pytest.mark.parametrize("args", STORE_COMMANDS, ids=" ".join)
+def test_a_read_only_instance_folder_is_one_line_naming_it(tmp_path, args) -> None:
+    """The database exists, its folder is not writable: SQLite cannot make its -wal file."""
+    instance = tmp_path / "instance"
+    assert _store_cli(tmp_path, instance, [], "db", "upgrade").returncode == 0
+    instance.chmod(0o555)
+    try:
+        proc = _store_cli(tmp_path, instance, _user_namespace(), *args)
+    finally:
+        instance.chmod(0o755)
+    _assert_one_line(proc, str(instance), "readonly")
+
+
+def test_a_read_only_folder_before_the_first_start_is_one_line_naming_it(tmp_path) -> None:
+    instance = tmp_path / "instance"
+    instance.mkdir(mode=0o555)
+    try:
+        proc = _store_cli(tmp_path, instance, _user_namespace(), "build")
+    finally:
+        instance.chmod(0o755)
+    _assert_one_line(proc, str(instance), "Permission denied")
+    assert not list(instance.iterdir())
+
+
+def test_an_instance_folder_below_a_file_is_one_line_naming_it(tmp_path) -> None:
+    (tmp_path / "instance").write_text("a file where the folder should be")
+    proc = _store_cli(tmp_path, tmp_path / "instance" / "state", [], "ingest")
+    _assert_one_line(proc, str(tmp_path / "instance"), "Not a directory")

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import threading
+import urllib.parse
 import urllib.request
 from datetime import UTC, datetime, timedelta
 from urllib.error import HTTPError
@@ -121,6 +122,19 @@ def test_400_for_json_that_does_not_parse(client):
 
 
 @pytest.mark.parametrize(
+    ("body", "reason"),
+    [(b"[" * 100_000, "nested"), (b'{"html": "<p>\\ud800</p>", "url": "https://harbourgazette.example/a"}', "surrogate"),
+     (b'{"html": "<p>x</p>", "url": "https://harbourgazette.example/\\udfff"}', "surrogate")],
+    ids=["deeply-nested", "lone-surrogate-in-html", "lone-surrogate-in-url"],
+)
+def test_400_json_naming_what_is_wrong_with_the_json(project, client, body, reason):
+    resp = client.post("/api/articles", data=body, headers=AUTH, content_type="application/json")
+    assert resp.status_code == 400 and resp.is_json
+    assert reason in resp.get_json()["error"]
+    assert count_articles(project) == 0
+
+
+@pytest.mark.parametrize(
     ("body", "content_type", "reason"),
     [
         (json.dumps({"url": URL}), "application/json", "html"),
@@ -146,7 +160,7 @@ def test_201_then_200_with_the_normalised_article(project, app, client):
     assert body["title"] == "Ferry timetable changes for the winter"
     assert body["section"] == "news" and body["source"] == "push" and body["change"] == "ingested"
     assert body["published"].startswith("2026-11-20T09:00:00")
-    assert resp.headers["Location"] == f"/api/articles/{URL}"
+    assert resp.headers["Location"] == "/api/articles/" + urllib.parse.quote(URL, safe="")
 
     replay = push_html(client)
     assert replay.status_code == 200 and replay.get_json()["change"] == "unchanged"
@@ -323,3 +337,12 @@ def test_a_value_over_a_field_limit_is_a_422_naming_the_field_or_is_trimmed(proj
     resp = push_html(client, languages)
     assert resp.status_code == 201
     assert resp.get_json()["language"] == "en-GB"
+
+
+def test_422_for_a_page_over_the_time_budget(monkeypatch, project, client):
+    monkeypatch.setattr("feeds.ingest.budget.BUDGET_SECONDS", 0.2)
+    page = "<html><head><title>Breaks</title></head><body><h1>Breaks</h1>" + "w<br>" * 200_000 + "</body></html>"
+    resp = push_html(client, page)
+    assert resp.status_code == 422
+    assert resp.get_json() == {"error": "took over 0.2 s to ingest"}
+    assert count_articles(project) == 0

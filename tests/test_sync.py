@@ -320,3 +320,15 @@ def test_a_value_the_store_refuses_costs_one_page_never_the_scan(project: Projec
     assert (report.ingested, report.removed) == (2, 1)
     assert report.rejected == [("b-long-url.html", f"cannot store: url is {len(LONG_URL)} characters; the limit is 2048")]
     assert project.ingest().rejected == report.rejected, "reported again while unchanged, not retried"
+
+
+
+
+def test_a_page_over_the_time_budget_is_rejected_and_the_scan_goes_on(project: Project, monkeypatch) -> None:
+    monkeypatch.setattr("feeds.ingest.budget.BUDGET_SECONDS", 1.0)  # the story takes tens of milliseconds
+    project.add_page("breaks.html", "<html><head><title>Breaks</title></head><body><h1>Breaks</h1>"
+                     + "w<br>" * 200_000 + "</body></html>")
+    project.add_page("story.html", story(1))
+    report = project.ingest()
+    assert report.rejected == [("breaks.html", "took over 1 s to ingest")]
+    assert report.ingested == 1

@@ -20,12 +20,14 @@ import threading
 import time
 from collections.abc import Iterator
 from dataclasses import dataclass
+from typing import Any
+from urllib.parse import quote, unquote
 
 import feedparser
 import pytest
 
 from tests.conftest import Project
-from tests.pages import story
+from tests.pages import news_page, story
 from tests.procs import Proc, start_web, wait_until
 from tests.test_http import FEEDS, ODD_PATHS
 
@@ -302,3 +304,81 @@ def test_push_is_served_while_polls_keep_being_answered(web: Web) -> None:
 
     wait_until(lambda: pushed in served_ids(), 15, "the pushed story in the served feed")
     stop_cleanly(web)
+
+
+@pytest.fixture
+def api_web(project: Project) -> Iterator[Web]:
+    """The Procfile's web line over an empty store, with the push API on."""
+    proc, port = start_web(project.env(FEEDS_INGEST_TOKEN=TOKEN, WEB_CONCURRENCY="1"), project.root)
+    try:
+        yield Web(project, proc, port)
+    finally:
+        proc.stop()
+
+
+AUTH = {"Authorization": f"Bearer {TOKEN}"}
+
+
+def push(web: Web, url: str, n: int) -> tuple[str, str]:
+    """Push a page whose canonical URL is ``url``; its id and the 201's Location."""
+    page = news_page(url=url, headline=f"Quay story number {n}").encode()
+    status, headers, body = web.request("POST", "/api/articles", {**AUTH, "Content-Type": "text/html"}, page)
+    assert status == 201, body
+    return json.loads(body)["id"], headers["Location"]
+
+
+def test_delete_by_location_removes_exactly_that_article(api_web: Web) -> None:
+    """Ids that differ only after a "?" are told apart: the Location names its own article,
+    percent-encoded as one path segment; an id sent with a raw "?" is refused, not cut short."""
+    base = "https://harbourgazette.example/story"
+    plain_id, _ = push(api_web, base, 1)
+    first_id, first = push(api_web, f"{base}?id=1", 2)
+    second_id, second = push(api_web, f"{base}?id=2", 3)
+    assert first == "/api/articles/" + quote(first_id, safe="")
+
+    status, _, body = api_web.request("DELETE", f"/api/articles/{first_id}", AUTH)  # the "?" unencoded
+    assert status == 400 and "percent-encode" in json.loads(body)["error"]
+
+    status, _, body = api_web.request("DELETE", first, AUTH)
+    assert (status, json.loads(body)) == (200, {"id": first_id, "deleted": True})
+    status, _, body = api_web.request("DELETE", first, AUTH)
+    assert status == 404 and first_id in json.loads(body)["error"]
+    for kept, location in ((second_id, second), (plain_id, "/api/articles/" + quote(plain_id, safe=""))):
+        status, _, body = api_web.request("DELETE", location, AUTH)
+        assert (status, json.loads(body)["id"]) == (200, kept)
+    stop_cleanly(api_web)
+
+
+def test_an_id_holding_percent_escapes_round_trips_from_its_location(api_web: Web) -> None:
+    article_id, location = push(api_web, "https://harbourgazette.example/news/café-ouvre-sur-le-quai", 1)
+    assert article_id == "https://harbourgazette.example/news/caf%C3%A9-ouvre-sur-le-quai"
+    assert unquote(location.removeprefix("/api/articles/")) == article_id
+    status, _, body = api_web.request("DELETE", location, AUTH)
+    assert (status, json.loads(body)) == (200, {"id": article_id, "deleted": True})
+    stop_cleanly(api_web)
+
+
+def read_head(stream: Any) -> tuple[bytes, dict[str, str]]:
+    """A response's status line and headers, read off a raw socket's stream."""
+    status = stream.readline()
+    headers = {}
+    while (line := stream.readline()) not in (b"\r\n", b""):
+        name, _, value = line.decode("latin-1").partition(":")
+        headers[name.strip().lower()] = value.strip()
+    return status, headers
+
+
+@pytest.mark.parametrize("path", ["/feeds/nope.rss", "/feeds/sports.rss", "/feeds/", "/nope", "/api/articles"])
+def test_head_sends_no_body_and_the_connection_stays_in_step(api_web: Web, path: str) -> None:
+    """HEAD on a 404, a 301 (an old slug), a Flask error and the API, then a GET on the same
+    connection: a body sent after the HEAD's headers would be read as the GET's status line."""
+    sock = socket.create_connection(("127.0.0.1", api_web.port), timeout=10)
+    with sock, sock.makefile("rb") as stream:  # both closed, or the server waits on the connection
+        sock.sendall(f"HEAD {path} HTTP/1.1\r\nHost: feeds.test\r\n\r\n".encode())
+        status, _ = read_head(stream)
+        assert status.split()[1] in (b"301", b"401", b"404", b"405"), status
+        sock.sendall(b"GET /healthz HTTP/1.1\r\nHost: feeds.test\r\n\r\n")
+        status, headers = read_head(stream)
+        assert status.startswith(b"HTTP/1.1 200 "), status
+        assert json.loads(stream.read(int(headers["content-length"])))["database"] == "ok"
+    stop_cleanly(api_web)

@@ -9,6 +9,7 @@ bare images are turned back into ``<figure><img><figcaption>``.
 
 from __future__ import annotations
 
+import bisect
 import re
 from urllib.parse import urljoin
 
@@ -29,6 +30,8 @@ _NEVER = frozenset({"html", "body", "article", "main"})
 def mark_captions(tree: lhtml.HtmlElement) -> dict[str, str]:
     """Mark caption text in place; return each captioned image's ``src`` -> caption."""
     by_src: dict[str, str] = {}
+    # A container's first image, looked for once: a figure may hold thousands of caption parts.
+    first_image: dict[lhtml.HtmlElement, str | None] = {}
     for el in tree.xpath(_CAPTION_XPATH):
         if el.tag in _NEVER or len(el.text_content().split()) > 100:
             continue
@@ -37,10 +40,12 @@ def mark_captions(tree: lhtml.HtmlElement) -> dict[str, str]:
         for _ in range(3):  # the image sits in the caption's figure-like container
             if holder is None or holder.tag in _NEVER:
                 break
-            images = [img for img in holder.iter("img") if img.get("src")]
-            if images:
+            if holder not in first_image:
+                first_image[holder] = next((img.get("src") for img in holder.iter("img") if img.get("src")), None)
+            src = first_image[holder]
+            if src is not None:
                 if text:
-                    by_src.setdefault(images[0].get("src", ""), text)
+                    by_src.setdefault(src, text)
                 break
             holder = holder.getparent() if holder.tag != "figure" and not _FIGURE_LIKE.search(
                 holder.get("class", "")) else None
@@ -144,8 +149,14 @@ def caption_text(el: lhtml.HtmlElement) -> str:
             parts.append(child.text or "")
         parts.append(child.tail or "")
     segments: list[str] = []
+    seen: list[str] = []  # the same, sorted: the ones starting with a segment sit right after it
     for segment in _MARKS.split("".join(parts)):
         segment = " ".join(segment.split())
-        if segment and not UI_TEXT.match(segment) and not any(s.startswith(segment) for s in segments):
-            segments.append(segment)
+        if not segment or UI_TEXT.match(segment):
+            continue
+        at = bisect.bisect_left(seen, segment)
+        if at < len(seen) and seen[at].startswith(segment):
+            continue  # a truncated twin of an earlier segment (or the same again)
+        segments.append(segment)
+        seen.insert(at, segment)
     return " ".join(segments)

@@ -13,6 +13,8 @@ and the layout tables of old templates.
 from __future__ import annotations
 
 import re
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 
 from lxml import etree
 from lxml import html as lhtml
@@ -107,20 +109,24 @@ def prune_page(tree: lhtml.HtmlElement) -> None:
     """Drop script/nav/aside/forms and blocks whose class or id says chrome (in place)."""
     # Comments go first, their neighbouring text joined: trafilatura loses text that follows one.
     etree.strip_tags(tree, etree.Comment, etree.ProcessingInstruction)
-    for el in tree.xpath("//" + " | //".join(_CODE_TAGS)):
-        drop_element(el)
-    for el in tree.xpath("//" + " | //".join(_REGION_TAGS)):
-        if not _is_big(el):
-            drop_element(el)
-    for el in tree.xpath("//*[@class or @id]"):
-        if el.tag in _NEVER_CHROME or not isinstance(el.tag, str):
-            continue
-        if _CHROME_ATTR_RE.search(f"{el.get('class', '')} {el.get('id', '')}") and not _is_big(el):
-            drop_element(el)
+    with dropping() as drop:
+        for el in tree.xpath("//" + " | //".join(_CODE_TAGS)):
+            drop(el)
+    with dropping() as drop:
+        for el in tree.xpath("//" + " | //".join(_REGION_TAGS)):
+            if not _is_big(el):
+                drop(el)
+    with dropping() as drop:
+        for el in tree.xpath("//*[@class or @id]"):
+            if el.tag in _NEVER_CHROME or not isinstance(el.tag, str):
+                continue
+            if _CHROME_ATTR_RE.search(f"{el.get('class', '')} {el.get('id', '')}") and not _is_big(el):
+                drop(el)
     # Promos are judged here, where their links still exist; extractors often drop the <a>.
-    for el in tree.iter("p", "li", "div"):
-        if el.getparent() is not None and len(el) < 8 and _is_promo(el, " ".join(el.text_content().split())):
-            drop_element(el)
+    with dropping() as drop:
+        for el in tree.iter("p", "li", "div"):
+            if el.getparent() is not None and len(el) < 8 and _is_promo(el, " ".join(el.text_content().split())):
+                drop(el)
 
 
 def _is_big(el: lhtml.HtmlElement) -> bool:
@@ -131,23 +137,25 @@ def _is_big(el: lhtml.HtmlElement) -> bool:
 def prune_body(body: lhtml.HtmlElement) -> None:
     """Drop inline promos and everything from the first end-of-article marker on (in place)."""
     seen_words = 0
-    for el in list(body.iter("p", "div", "h1", "h2", "h3", "h4", "h5", "h6", "li", "span", "strong", "section")):
-        text = " ".join(el.text_content().split())
-        if not text or el is body:
-            continue
-        if _END_MARKERS.match(text):
-            if seen_words >= _MIN_WORDS_BEFORE_END:
-                _drop_from(el, body)
-                return
-            drop_element(el)
-            continue
-        if el.tag == "p":
-            seen_words += len(text.split())
-        if el.tag in ("p", "li", "div", "h2", "h3", "h4") and (_is_promo(el, text) or UI_TEXT.match(text)):
-            following = el.getnext()
-            if following is not None and following.tag in ("ul", "ol") and _is_link_list(following):
-                drop_element(following)  # "Related:" followed by its list of links
-            drop_element(el)
+    with dropping() as drop:
+        for el in list(body.iter("p", "div", "h1", "h2", "h3", "h4", "h5", "h6", "li", "span", "strong", "section")):
+            text = " ".join(el.text_content().split())
+            if not text or el is body:
+                continue
+            if _END_MARKERS.match(text):
+                if seen_words >= _MIN_WORDS_BEFORE_END:
+                    _drop_from(el, body)
+                    drop(el)
+                    return
+                drop(el)
+                continue
+            if el.tag == "p":
+                seen_words += len(text.split())
+            if el.tag in ("p", "li", "div", "h2", "h3", "h4") and (_is_promo(el, text) or UI_TEXT.match(text)):
+                following = el.getnext()
+                if following is not None and following.tag in ("ul", "ol") and _is_link_list(following):
+                    drop(following)  # "Related:" followed by its list of links
+                drop(el)
 
 
 def _is_link_list(el: lhtml.HtmlElement) -> bool:
@@ -171,7 +179,7 @@ def _is_promo(el: lhtml.HtmlElement, text: str) -> bool:
 
 
 def _drop_from(el: lhtml.HtmlElement, root: lhtml.HtmlElement) -> None:
-    """Remove ``el`` and every later sibling of it and of its ancestors up to ``root``."""
+    """Remove every later sibling of ``el`` and of its ancestors up to ``root`` (``el`` is the caller's)."""
     node = el
     while node is not None and node is not root:
         parent = node.getparent()
@@ -180,7 +188,6 @@ def _drop_from(el: lhtml.HtmlElement, root: lhtml.HtmlElement) -> None:
         for sibling in list(node.itersiblings()):
             parent.remove(sibling)
         node = parent
-    drop_element(el)
 
 
 def unwrap_layout_tables(body: lhtml.HtmlElement) -> None:
@@ -194,16 +201,13 @@ def unwrap_layout_tables(body: lhtml.HtmlElement) -> None:
         if not any(len(cell.xpath(".//p | .//div | .//h2 | .//h3 | .//ul | .//ol")) >= 2
                    or len(cell.text_content().split()) > 60 for cell in cells):
             continue
-        parent = table.getparent()
-        if parent is None:
+        if table.getparent() is None:
             continue
-        position = parent.index(table)
         for cell in cells:
             wrapper = lhtml.Element("div")
             wrapper.text = cell.text
             wrapper.extend(list(cell))
-            parent.insert(position, wrapper)
-            position += 1
+            table.addprevious(wrapper)  # not insert(index(table)): both count the siblings before it
         drop_element(table)
 
 
@@ -238,15 +242,51 @@ def drop_leading_block(body: lhtml.HtmlElement, text: str) -> None:
 
 def drop_leading_meta(body: lhtml.HtmlElement) -> None:
     """Drop byline and dateline blocks ("By X", "Published: 14 October 2026") at the top of the body."""
-    for el in list(body.iter("p", "div", "span", "font", "li", "time", "address", "small")):
-        if el.getparent() is None or el.find(".//p") is not None or el.find(".//div") is not None:
-            continue  # a wrapper: judge its blocks one by one
-        text = " ".join(el.text_content().split())
-        if not text:
-            continue
-        if len(text.split()) > 16 or len(text) > 160 or not _LEADING_META_RE.search(text):
+    with dropping() as drop:
+        for el in list(body.iter("p", "div", "span", "font", "li", "time", "address", "small")):
+            if el.getparent() is None or el.find(".//p") is not None or el.find(".//div") is not None:
+                continue  # a wrapper: judge its blocks one by one
+            text = " ".join(el.text_content().split())
+            if not text:
+                continue
+            if len(text.split()) > 16 or len(text) > 160 or not _LEADING_META_RE.search(text):
+                return
+            drop(el)
+
+
+@contextmanager
+def dropping() -> Iterator[Callable[[lhtml.HtmlElement], None]]:
+    """``drop_element`` for a pass that drops elements in document order, in linear time.
+
+    drop_element appends the tail to the previous sibling's tail (or the parent's text):
+    a pass dropping thousands of neighbours would copy that growing string thousands of
+    times. Here the tails bound for one place are collected and joined once, when the
+    pass ends; a dropped element still waiting for tails takes them along. The text is
+    the same as drop_element's as long as the pass goes in document order and reads
+    nothing from earlier in the document: a place still waiting is earlier than every
+    element the pass has yet to judge, and inside none of them.
+    """
+    pending: dict[tuple[lhtml.HtmlElement, str], list[str]] = {}
+
+    def drop(el: lhtml.HtmlElement) -> None:
+        parent = el.getparent()
+        if parent is None:
             return
-        drop_element(el)
+        waiting = pending.pop((el, "tail"), None)
+        tail = "".join(waiting) if waiting is not None else el.tail
+        if tail and tail.strip():
+            prev = el.getprevious()
+            place = (prev, "tail") if prev is not None else (parent, "text")
+            if place not in pending:
+                pending[place] = [getattr(*place) or ""]
+            pending[place].append(tail)
+        parent.remove(el)
+
+    try:
+        yield drop
+    finally:
+        for (target, attr), parts in pending.items():
+            setattr(target, attr, "".join(parts))
 
 
 def drop_element(el: lhtml.HtmlElement) -> None:

@@ -19,6 +19,7 @@ from lxml import etree
 from lxml import html as lhtml
 from lxml.cssselect import CSSSelector, SelectorError
 
+from feeds.ingest.budget import parse_fragment
 from feeds.ingest.errors import IngestError
 
 
@@ -112,6 +113,24 @@ def _too_short(el: lhtml.HtmlElement) -> bool:
     return len(words) < FALLBACK_BELOW_WORDS and len("".join(words)) < 6 * FALLBACK_BELOW_WORDS
 
 
+# Above this many elements (three times the largest page of our corpus) trafilatura runs in
+# its fast mode, without its second opinions (readability, justext): justext's paragraph
+# classification looks for each short paragraph's nearest long one, which costs the square
+# of the paragraphs on a page of thousands of short blocks (minutes for 1 MiB of them), in a
+# loop the time budget cannot interrupt, as it never touches the tree (see feeds.ingest.budget).
+FULL_EXTRACTION_MAX_ELEMENTS = 5_000
+
+
+def load_extractor() -> None:
+    """Import trafilatura (a second or so, once per process; later calls cost nothing).
+
+    Imported when first needed, so that the commands that ingest nothing start fast;
+    the pipeline calls this before a page's clock starts, so that the first page of a
+    process is not charged for it.
+    """
+    import trafilatura.htmlprocessing  # noqa: F401
+
+
 def _trafilatura_body(tree: lhtml.HtmlElement) -> lhtml.HtmlElement | None:
     from trafilatura import bare_extraction
     from trafilatura.htmlprocessing import convert_to_html
@@ -120,13 +139,15 @@ def _trafilatura_body(tree: lhtml.HtmlElement) -> lhtml.HtmlElement | None:
     document = bare_extraction(
         tree, favor_recall=True, include_comments=False, include_tables=True, include_images=True,
         include_links=True, include_formatting=True, with_metadata=False,
+        fast=tree.xpath("count(//*)") > FULL_EXTRACTION_MAX_ELEMENTS,
     )
     if document is None or document.body is None:
         return None
     root = convert_to_html(document.body)
     body = root.find("body")
-    # trafilatura's XML is plain etree; re-parse as HTML so the rest works on one element type.
-    return lhtml.fragment_fromstring(etree.tostring(body, encoding="unicode"), create_parent="div")
+    # trafilatura's XML is plain etree; re-parse as HTML so the rest works on one element type,
+    # with the page's parser, so that walks over the body check the page's time budget.
+    return parse_fragment(etree.tostring(body, encoding="unicode"), tree.getroottree().parser)
 
 
 _IMAGE_ATTRIBUTES = ("srcset", "sizes", "width", "height")

@@ -18,6 +18,7 @@ from typing import Any
 
 from lxml import html as lhtml
 
+from feeds.ingest.budget import check_deadline
 from feeds.ingest.dates import find_visible_date, parse_date
 from feeds.ingest.sanitize import strip_xml_forbidden
 
@@ -276,6 +277,7 @@ def _link_href(tree: lhtml.HtmlElement, rel: str) -> str:
 
 
 def _content_root(tree: lhtml.HtmlElement) -> lhtml.HtmlElement:
+    check_deadline(tree)  # each fallback below starts here; their scans may not call the lookup
     for xpath in ("//article", "//main", "//*[@role='main']"):
         found = tree.xpath(xpath)
         if found:
@@ -359,6 +361,7 @@ def _visible_dates(tree: lhtml.HtmlElement) -> tuple[datetime | None, datetime |
 
 def _breadcrumb_section(tree: lhtml.HtmlElement) -> str:
     """The first crumb after "Home": the section, whatever follows it (sub-sections, the article)."""
+    check_deadline(tree)
     for obj in _jsonld_objects(tree):
         if "breadcrumblist" in _types(obj) and isinstance(obj.get("itemListElement"), list):
             names = []

@@ -18,6 +18,7 @@ from lxml import etree
 from lxml import html as lhtml
 
 from feeds.config import Settings
+from feeds.ingest.budget import Deadline, OverBudget, check_deadline
 from feeds.ingest.clean import (
     drop_element,
     drop_leading_block,
@@ -32,7 +33,7 @@ from feeds.ingest.captions import mark_captions, restore_captions
 from feeds.ingest.decode import decode_html
 from feeds.ingest.embeds import protect_embeds, restore_embeds
 from feeds.ingest.errors import IngestError, IngesterBug
-from feeds.ingest.extract import extract_body, load_profiles
+from feeds.ingest.extract import extract_body, load_extractor, load_profiles
 from feeds.ingest.fit import fit_article
 from feeds.ingest.metadata import Metadata, extract_metadata
 from feeds.ingest.sanitize import absolute_url, sanitize_html, strip_xml_forbidden
@@ -57,16 +58,23 @@ MAX_WORDS_ABOVE_HEADLINE = 150  # navigation, labels and teasers above a headlin
 
 
 def ingest_page(data: bytes, *, source: str, settings: Settings,
-                base_url: str | None = None, fallback_time: datetime) -> Article:
+                base_url: str | None = None, fallback_time: datetime, budget: float | None = None) -> Article:
     """Turn one page into an Article or raise IngestError with a one-line reason.
 
     That is the whole contract, for every caller (a scan, the push API, ``inspect``):
     a page nested past Python's recursion limit is a reason like any other, and any
     other exception from inside is logged and raised as IngesterBug, so a bug costs
     one page and is reported as such, never as a traceback to the caller's caller.
+    So is a page that takes longer than ``budget`` seconds (default
+    :data:`feeds.ingest.budget.BUDGET_SECONDS`): "took over 5 s to ingest".
     """
+    load_extractor()
+    deadline = Deadline(budget)
     try:
-        return _ingest_page(data, source=source, settings=settings, base_url=base_url, fallback_time=fallback_time)
+        return _ingest_page(data, source=source, settings=settings, base_url=base_url,
+                            fallback_time=fallback_time, deadline=deadline)
+    except OverBudget as exc:
+        raise IngestError(str(exc)) from None
     except IngestError:
         raise
     except RecursionError:
@@ -77,10 +85,14 @@ def ingest_page(data: bytes, *, source: str, settings: Settings,
 
 
 def _ingest_page(data: bytes, *, source: str, settings: Settings,
-                 base_url: str | None, fallback_time: datetime) -> Article:
+                 base_url: str | None, fallback_time: datetime, deadline: Deadline) -> Article:
     text = strip_xml_forbidden(decode_html(data))
-    tree = _parse(text)
+    deadline.check()
+    parser = deadline.parser()  # every walk over the page's trees checks the deadline
+    tree = _parse(text, parser)
+    deadline.check()
     meta = extract_metadata(tree)
+    deadline.check()
     warnings: list[str] = []
 
     derived = _derived_url(source, settings)
@@ -96,7 +108,8 @@ def _ingest_page(data: bytes, *, source: str, settings: Settings,
 
     body = _article_body(tree, title, meta.description, settings, base)
     content_html = sanitize_html(lhtml.tostring(body, encoding="unicode"), base)
-    body_text = html_to_text(content_html)
+    deadline.check()
+    body_text = html_to_text(content_html, parser)
     words = len(body_text.split())
     # Languages written without spaces (Japanese, Chinese) have few "words"; count characters too.
     if words < MIN_WORDS and len("".join(body_text.split())) < MIN_CHARS:
@@ -141,17 +154,23 @@ _XML_DECLARATION = re.compile(r"^\s*<\?xml[^>]*>")
 def _article_body(tree: lhtml.HtmlElement, title: str, description: str, settings: Settings,
                   base: str) -> lhtml.HtmlElement:
     """The body element with chrome, headline, byline and standfirst removed (modifies ``tree``)."""
+    # Between steps, the time budget: some scan the whole tree in C without handing Python an element.
     standfirst = find_standfirst(tree, description)
+    check_deadline(tree)
     prune_page(tree)
+    check_deadline(tree)
     load_lazy_images(tree)
     captions = mark_captions(tree)
     embeds = protect_embeds(tree, base)
+    check_deadline(tree)
     body = extract_body(tree, load_profiles(settings.config_dir / "profiles.toml"), base)
     if body is None:
         raise IngestError("not an article: no body text found")
+    check_deadline(tree)
     restore_embeds(body, embeds)
     restore_captions(body, captions, base)
     _drop_headline(body, title)
+    check_deadline(body)
     prune_body(body)
     unwrap_layout_tables(body)
     drop_leading_meta(body)
@@ -160,13 +179,12 @@ def _article_body(tree: lhtml.HtmlElement, title: str, description: str, setting
     return body
 
 
-def _parse(text: str) -> lhtml.HtmlElement:
+def _parse(text: str, parser: lhtml.HTMLParser) -> lhtml.HtmlElement:
     # A page that opens <html> but never closes it was cut off (a half-written file, a broken
     # download); publishing it would put a partial article in the feeds until the next edit.
     if _HTML_OPEN.search(text, 0, 4096) and not _HTML_CLOSE.search(text, max(0, len(text) - 65536)):
         raise IngestError("page is truncated: it opens <html> but has no closing </body> or </html>")
     text = _XML_DECLARATION.sub("", text, count=1)  # lxml refuses str input that declares an encoding
-    parser = lhtml.HTMLParser()
     try:
         tree = lhtml.document_fromstring(text, parser=parser)
     except (etree.ParserError, ValueError) as exc:

@@ -9,6 +9,8 @@ from __future__ import annotations
 from lxml import etree
 from lxml import html as lhtml
 
+from feeds.ingest.budget import parse_fragment
+
 BLOCKS = frozenset({"p", "h1", "h2", "h3", "h4", "h5", "h6", "li", "blockquote", "pre", "tr", "dt", "dd",
                     "figure", "table", "ul", "ol", "dl", "div", "hr"})
 SKIP = frozenset({"figcaption", "caption", "iframe", "img", "picture", "source"})
@@ -17,11 +19,14 @@ SKIP = frozenset({"figcaption", "caption", "iframe", "img", "picture", "source"}
 _PARAGRAPH, _LINE = "\ue010", "\ue011"
 
 
-def html_to_text(fragment: str) -> str:
-    """Paragraphs of ``fragment`` separated by blank lines; ``<br>`` is a line break; spaces collapsed."""
+def html_to_text(fragment: str, parser: lhtml.HTMLParser | None = None) -> str:
+    """Paragraphs of ``fragment`` separated by blank lines; ``<br>`` is a line break; spaces collapsed.
+
+    ``parser``: the page's, so that the walk checks its time budget (see :mod:`feeds.ingest.budget`).
+    """
     if not fragment.strip():
         return ""
-    root = lhtml.fragment_fromstring(fragment, create_parent="div")
+    root = parse_fragment(fragment, parser)
     parts: list[str] = []
     _walk(root, parts)
     paragraphs = []

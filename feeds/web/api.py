@@ -5,6 +5,17 @@ constant time; with no token configured the API answers 404 (it is off).
 A pushed page goes through the same ingester as the articles folder and is
 stored with ``source = "push"``; the feeds follow at the clock's next build.
 
+An article's id (its canonical URL) goes in the path percent-encoded as one
+segment, ``urllib.parse.quote(id, safe="")``, as the 201's ``Location`` gives it:
+``DELETE /api/articles/https%3A%2F%2Fsite%2Fa%3Fp%3D1``. The server decodes the path
+once (PEP 3333's ``PATH_INFO``, which every WSGI server fills: gunicorn, Werkzeug and
+Granian alike, while ``RAW_URI``/``REQUEST_URI`` are extras Granian does not set), and
+the id is that, never decoded again. The older unencoded form
+(``/api/articles/https://site/a/b``) still works where it cannot be misread: an id
+holding ``?`` must be encoded (a raw one starts a query string, so 400 rather than
+retracting the article named by the part before it), and a ``%`` in it is taken as
+an escape, so an id holding ``%`` must be encoded too.
+
 Statuses: 201 new article, 200 updated, unchanged (a replay) or stale (an older version
 than the stored one, which is kept: the answer is always the article as stored), 401
 missing or wrong token, 404 API off or unknown id, 413 body above ``MAX_BODY``, 415 not
@@ -19,6 +30,7 @@ import hmac
 import json
 from datetime import UTC, datetime
 from typing import Any
+from urllib.parse import quote
 
 from flask import Blueprint, Response, current_app, jsonify, request
 from sqlalchemy.exc import OperationalError
@@ -33,6 +45,7 @@ MAX_BODY = MAX_PAGE_BYTES  # the same bound as a page file in the articles folde
 HTML_TYPES = ("text/html", "application/xhtml+xml")
 JSON_TYPES = ("application/json",)
 PUSH_SOURCE = "push"
+ENCODE_HINT = 'percent-encode the id as one path segment, as urllib.parse.quote(id, safe="") does'
 
 
 def _feeds() -> dict[str, Any]:
@@ -76,6 +89,18 @@ def _read_body() -> bytes | Response:
     return data
 
 
+def _lone_surrogate(value: str) -> str | None:
+    """What is wrong with a JSON string holding a lone UTF-16 surrogate (``"\\ud800"``), or None.
+
+    JSON allows such an escape; no Unicode text holds one, so it cannot be encoded, stored or served.
+    """
+    try:
+        value.encode("utf-8")
+    except UnicodeEncodeError as exc:
+        return f"lone surrogate U+{ord(value[exc.start]):04X} at character {exc.start}"
+    return None
+
+
 @api.post("/articles")
 def push_article() -> Response:
     ext = _feeds()
@@ -91,11 +116,16 @@ def push_article() -> Response:
             payload = json.loads(body)
         except (ValueError, UnicodeDecodeError) as exc:
             return _error(400, f"body is not valid JSON: {exc}")
+        except RecursionError:  # the parser recurses per level: [[[[... in bulk
+            return _error(400, "body is not valid JSON: nested too deeply")
         if not isinstance(payload, dict) or not isinstance(payload.get("html"), str):
             return _error(422, 'JSON body must be an object with "html" (the page) and "url" (where it lives)')
         url = payload.get("url")
         if url is not None and not isinstance(url, str):
             return _error(422, '"url" must be a string')
+        for key in ("html", "url"):
+            if (problem := _lone_surrogate(payload.get(key) or "")) is not None:
+                return _error(400, f'"{key}" is not valid text: {problem}')
         base_url = url or None
         page = payload["html"].encode("utf-8")
     else:
@@ -122,19 +152,32 @@ def push_article() -> Response:
     )
     resp.status_code = 201 if change is Change.INGESTED else 200
     if change is Change.INGESTED:
-        resp.headers["Location"] = f"/api/articles/{stored.id}"
+        resp.headers["Location"] = article_location(stored.id)
     return resp
+
+
+def article_location(article_id: str) -> str:
+    """The article's URL in this API: its id percent-encoded as one path segment."""
+    return f"{api.url_prefix}/articles/{quote(article_id, safe='')}"
+
+
+def _raw_query(environ: dict[str, Any]) -> bool:
+    """Whether the request target held a raw ``?``: a query string, or an empty one that
+    only the raw target shows (where the server gives it)."""
+    return bool(environ.get("QUERY_STRING")) or "?" in (environ.get("RAW_URI") or environ.get("REQUEST_URI") or "")
 
 
 @api.delete("/articles/<path:article_id>", merge_slashes=False)
 def retract_article(article_id: str) -> Response:
-    """Retract an article from the feeds; the id is the article's ``id`` (its canonical
-    URL), as is or percent-encoded: ``DELETE /api/articles/https://site/a/b``."""
+    """Retract an article from the feeds; ``article_id`` is the path after
+    ``/api/articles/`` as the server decoded it, once (see the module docstring)."""
+    if _raw_query(request.environ):
+        return _error(400, f"the id holds a raw '?', which starts a query string: {ENCODE_HINT}")
     try:
         with _feeds()["engine"].begin() as conn:
             gone = delete_article(conn, article_id)
     except OperationalError as exc:
         return _unavailable(exc)
     if not gone:
-        return _error(404, f"no article with id {article_id!r}")
+        return _error(404, f"no article with id {article_id!r} (to retract an id holding '%' or '?', {ENCODE_HINT})")
     return jsonify({"id": article_id, "deleted": True})

@@ -263,7 +263,13 @@ CORS_PREFLIGHT = [
 
 
 class FeedResponder:
-    """WSGI middleware: answers feed URLs from the cache, passes the rest on."""
+    """WSGI middleware: answers feed URLs from the cache, passes the rest on.
+
+    Being the outermost callable, it is also where HEAD loses its body, for every
+    answer (redirects, errors, Flask's pages, the API): not every server drops it
+    (gevent's pywsgi sends whatever the app returns), and a body after a HEAD's
+    headers is read as the start of the next response on a kept-alive connection.
+    """
 
     def __init__(self, app: Callable[..., Iterable[bytes]], cache: DocumentCache, settings: Settings) -> None:
         self.app = app
@@ -276,11 +282,13 @@ class FeedResponder:
     def __call__(self, environ: dict[str, Any], start_response: StartResponse) -> Iterable[bytes]:
         path = environ.get("PATH_INFO", "")
         prepared = self.cache.lookup(path)
+        method = environ.get("REQUEST_METHOD", "GET")
         if prepared is None:
             if path.startswith("/feeds/") or path == OPML_URL:
-                return self._miss(path, environ, start_response)
-            return self.app(environ, start_response)
-        method = environ.get("REQUEST_METHOD", "GET")
+                result = self._miss(path, environ, start_response)
+            else:
+                result = self.app(environ, start_response)
+            return _without_body(result) if method == "HEAD" else result
         if method != "GET" and method != "HEAD":
             return self._other_method(method, start_response)
         header = environ.get("HTTP_ACCEPT_ENCODING", "")
@@ -333,6 +341,19 @@ class FeedResponder:
         return _short(
             start_response, "405 Method Not Allowed", b"method not allowed\n", [("Allow", "GET, HEAD, OPTIONS")]
         )
+
+
+def _without_body(result: Iterable[bytes]) -> list[bytes]:
+    """No body for HEAD (RFC 9110 9.3.2): the response is consumed, as a lazy app calls
+    ``start_response`` only on its first chunk, and closed, as the server would have."""
+    try:
+        for _ in result:
+            pass
+    finally:
+        close = getattr(result, "close", None)
+        if close is not None:
+            close()
+    return []
 
 
 def _short(
