@@ -235,7 +235,7 @@ def build_parser() -> argparse.ArgumentParser:
         return p
 
     everything = ("ingest", "store", "build", "clock", "web")
-    serving = ("ingest", "store", "build", "web")  # the push API ingests
+    serving = ("store", "build", "web")  # pushed pages are queued here, ingested by the clock
     for name, func, help, parts in (
         ("run", cmd_run, "ingest the articles folder, build, serve, and keep both up to date", everything),
         ("serve", cmd_web, "serve the published feeds, no scheduler (the same as web)", serving),

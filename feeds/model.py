@@ -11,6 +11,7 @@ from dataclasses import dataclass, field
 from datetime import datetime
 
 FILE_SOURCE_PREFIX = "file:"  # Article.source of a page from the articles folder: "file:<relative path>"
+PUSH_SOURCE = "push"  # the source of an article a CMS pushed through the API
 
 
 @dataclass(frozen=True)

@@ -2,8 +2,9 @@
 
 Two interval jobs (APScheduler 3): *scan* brings the store in line with the
 folder and builds at once when it changed anything, so a new page is live
-within one scan interval; *rebuild* builds only when the articles moved since
-the last build (pushed articles, another process's scan). A lock keeps the two
+within one scan interval; *rebuild* ingests the pages pushed through the API
+(:mod:`feeds.intake`), then builds only when the articles moved since the last
+build (pushes, another process's scan). A lock keeps the two
 from building at the same moment in this process.
 
 :class:`Clock` makes sure exactly one process runs those jobs however many
@@ -45,6 +46,7 @@ from feeds.store.db import (
     set_version,
     sqlite_path,
 )
+from feeds.intake import take_pushes
 from feeds.sync import SyncError, scan_folder
 
 log = logging.getLogger(__name__)
@@ -89,7 +91,15 @@ class Jobs:
                 self._build()
 
     def rebuild(self) -> None:
+        """Take the pushed pages waiting in the queue, then build if the articles moved."""
         with self._lock:
+            try:
+                report = take_pushes(self.engine, self.settings)
+            except Exception:
+                log.exception("intake failed; the pushes stay queued for the next rebuild")
+            else:
+                if report.changes or report.rejected:
+                    log.info("intake: %d push(es) taken, %d rejected", len(report.changes), len(report.rejected))
             self._build()
 
     def _build(self) -> None:

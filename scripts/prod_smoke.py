@@ -200,11 +200,11 @@ def procfile_on_postgres(workdir: Path) -> None:
                 raise SmokeFailure(f"{exc}; missing:\n{missing}\n{logs}") from None
         print(f"smoke: Procfile on PostgreSQL: all {len(wanted)} sample articles served by both webs")
         page, title = pushed_page()
-        change = push(ports[0], page).get("change")
+        state = push(ports[0], page).get("state")
         for port in ports:
             wait_until(lambda: all(p.alive() for p in procs) and title in feed_titles(port), 60,
                        f"the pushed article in the feed of the web on port {port}")
-        print(f"smoke: a page pushed to one web ({change}) is served by both")
+        print(f"smoke: a page pushed to one web ({state}, then taken by the clock) is served by both")
         for proc in procs:
             proc.terminate()
             proc.check_log()

@@ -13,8 +13,10 @@ import feedparser
 import pytest
 from sqlalchemy import func, select
 
-from feeds.store.schema import articles
 import feeds.web.api as api_module
+from feeds.intake import take_pushes
+from feeds.store.pushes import count_queued
+from feeds.store.schema import articles
 from tests.pages import news_page, story
 
 TOKEN = "s3cret-token-for-tests"
@@ -141,90 +143,137 @@ def test_400_json_naming_what_is_wrong_with_the_json(project, client, body, reas
         (json.dumps(["not", "an", "object"]), "application/json", "html"),
         (json.dumps({"html": news_page(), "url": 7}), "application/json", "url"),
         ("", "text/html", "empty"),
-        ("<html><body><p>Opening hours: 9 to 5.</p></body></html>", "text/html", "not an article"),
     ],
-    ids=["json-without-html", "json-not-object", "json-bad-url", "empty", "not-an-article"],
+    ids=["json-without-html", "json-not-object", "json-bad-url", "empty"],
 )
 def test_422_with_the_reason(project, client, body, content_type, reason):
     resp = client.post("/api/articles", data=body.encode(), headers=AUTH, content_type=content_type)
     assert resp.status_code == 422
     assert reason in resp.get_json()["error"]
-    assert count_articles(project) == 0
+    assert queued(project) == 0
 
 
-def test_201_then_200_with_the_normalised_article(project, app, client):
+def queued(project) -> int:
+    with project.engine.connect() as conn:
+        return count_queued(conn)
+
+
+def take(project, client, resp) -> dict:
+    """A push's 202, then the clock's intake, then the push's receipt."""
+    assert resp.status_code == 202, resp.get_json()
+    assert resp.get_json()["state"] == "queued"
+    location = resp.headers["Location"]
+    assert client.get(location, headers=AUTH).get_json()["state"] == "queued"
+    take_pushes(project.engine, project.settings())
+    receipt = client.get(location, headers=AUTH)
+    assert receipt.status_code == 200 and receipt.headers["Cache-Control"] == "no-store"
+    return receipt.get_json()
+
+
+def test_a_push_is_queued_then_its_receipt_gives_the_normalised_article(project, app, client):
+    """Nothing is ingested in the web process: 202 at once, the clock's intake does the rest."""
     resp = push_html(client)
-    assert resp.status_code == 201
-    body = resp.get_json()
+    assert count_articles(project) == 0, "a push only queues the page"
+    first = take(project, client, resp)
+    assert first["state"] == "ingested" and first["done_at"]
+    body = first["article"]
     assert body["id"] == URL and body["url"] == URL
     assert body["title"] == "Ferry timetable changes for the winter"
-    assert body["section"] == "news" and body["source"] == "push" and body["change"] == "ingested"
+    assert body["section"] == "news" and body["source"] == "push"
     assert body["published"].startswith("2026-11-20T09:00:00")
-    assert resp.headers["Location"] == "/api/articles/" + urllib.parse.quote(URL, safe="")
+    assert first["location"] == "/api/articles/" + urllib.parse.quote(URL, safe="")
 
-    replay = push_html(client)
-    assert replay.status_code == 200 and replay.get_json()["change"] == "unchanged"
+    assert take(project, client, push_html(client))["state"] == "unchanged"
 
     later = datetime(2026, 11, 20, 12, 0, tzinfo=UTC)  # an edit says so in its modified date
-    edited = push_html(client, news_page(headline="Ferry timetable changes, again", modified=later))
-    assert edited.status_code == 200
-    assert edited.get_json()["change"] == "updated"
-    assert edited.get_json()["updated"] > body["updated"]
+    edited = take(project, client, push_html(client, news_page(headline="Ferry timetable changes, again", modified=later)))
+    assert edited["state"] == "updated"
+    assert edited["article"]["updated"] > body["updated"]
     assert count_articles(project) == 1
     entries = feed_items(project, app)
     assert [e.title for e in entries] == ["Ferry timetable changes, again"]
 
 
+def test_a_page_that_is_not_an_article_is_rejected_in_its_receipt(project, client):
+    page = "<html><body><p>Opening hours: 9 to 5.</p></body></html>"
+    receipt = take(project, client, push_html(client, page))
+    assert receipt["state"] == "rejected" and "not an article" in receipt["error"]
+    assert "article" not in receipt and count_articles(project) == 0
+
+
+def test_a_receipt_needs_the_token_and_an_unknown_push_is_404(project, client):
+    location = push_html(client).headers["Location"]
+    assert client.get(location).status_code == 401
+    assert client.get("/api/pushes/999999", headers=AUTH).status_code == 404
+
+
 def test_json_body_with_html_and_url(project, app, client):
     resp = client.post("/api/articles", data=json.dumps({"html": news_page(section="Sport"), "url": URL}),
                        headers=AUTH, content_type="application/json")
-    assert resp.status_code == 201, resp.get_json()
-    assert resp.get_json()["section"] == "sport"
+    assert take(project, client, resp)["article"]["section"] == "sport"
     assert [e.link for e in feed_items(project, app, "/feeds/sport.rss")] == [URL]
 
 
-def test_pushed_articles_reach_the_feeds_at_the_next_build(project, app, client):
+def test_pushed_articles_reach_the_feeds_at_the_next_rebuild(project, app, client):
+    from feeds.schedule import Jobs
+
     for n in range(3):
-        assert push_html(client, story(n)).status_code == 201
+        assert push_html(client, story(n)).status_code == 202
     assert app.test_client().get("/feeds/all.rss").status_code == 404  # nothing built yet
-    assert len(feed_items(project, app)) == 3
+    Jobs(project.engine, project.settings()).rebuild()  # the clock: intake, then build
+    app.extensions["feeds"]["cache"].refresh()
+    assert len(feedparser.parse(app.test_client().get("/feeds/all.rss").data).entries) == 3
 
 
-def test_replayed_and_concurrent_pushes_give_one_item(project, app, live_server):
-    """A webhook retried, or fired by two CMS nodes at once, over real HTTP."""
-    server = live_server(app)
-    page = news_page().encode()
-    statuses: list[int] = []
-    barrier = threading.Barrier(10)
+def _post(server, page: bytes) -> tuple[int, dict]:
+    req = urllib.request.Request(f"{server.url}/api/articles", data=page, method="POST",
+                                 headers={**AUTH, "Content-Type": "text/html"})
+    try:
+        with urllib.request.urlopen(req, timeout=30) as resp:
+            return resp.status, json.loads(resp.read())
+    except HTTPError as exc:
+        return exc.code, json.loads(exc.read())
 
-    def push() -> None:
-        req = urllib.request.Request(f"{server.url}/api/articles", data=page, method="POST",
-                                     headers={**AUTH, "Content-Type": "text/html"})
+
+def post_at_once(server, pages: list[bytes]) -> list[dict]:
+    """Every page pushed at the same moment, one thread each, over real HTTP: the 202s' bodies."""
+    barrier = threading.Barrier(len(pages))
+    answers: list[tuple[int, dict]] = []
+
+    def push(page: bytes) -> None:
         barrier.wait()
-        try:
-            with urllib.request.urlopen(req, timeout=30) as resp:
-                statuses.append(resp.status)
-        except HTTPError as exc:
-            statuses.append(exc.code)
+        answers.append(_post(server, page))
 
-    threads = [threading.Thread(target=push) for _ in range(10)]
+    threads = [threading.Thread(target=push, args=(page,)) for page in pages]
     for t in threads:
         t.start()
     for t in threads:
         t.join()
-    assert sorted(statuses) == [200] * 9 + [201]
-    for _ in range(3):  # replays after the fact
-        req = urllib.request.Request(f"{server.url}/api/articles", data=page, method="POST",
-                                     headers={**AUTH, "Content-Type": "text/html"})
-        with urllib.request.urlopen(req, timeout=30) as resp:
-            assert resp.status == 200
+    assert {status for status, _ in answers} == {202}
+    return [body for _, body in answers]
+
+
+def receipts(client, answers: list[dict]) -> list[dict]:
+    """The receipts of the pushes the 202s ``answers`` gave, in push order."""
+    return [client.get(a["receipt"], headers=AUTH).get_json() for a in sorted(answers, key=lambda a: a["push"])]
+
+
+def test_replayed_and_concurrent_pushes_give_one_item(project, app, client, live_server):
+    """A webhook retried, or fired by two CMS nodes at once, over real HTTP."""
+    server = live_server(app)
+    page = news_page().encode()
+    answers = post_at_once(server, [page] * 10)
+    assert len({a["push"] for a in answers}) == 10, "each push its own receipt"
+    take_pushes(project.engine, project.settings())
+    assert [r["state"] for r in receipts(client, answers)] == ["ingested"] + ["unchanged"] * 9
     assert count_articles(project) == 1
     assert [e.id for e in feed_items(project, app)] == [URL]
 
 
 def test_delete_retracts_the_article_from_the_feeds(project, app, client, live_server):
-    assert push_html(client).status_code == 201
-    assert push_html(client, story(1)).status_code == 201
+    push_html(client)
+    push_html(client, story(1))
+    take_pushes(project.engine, project.settings())
     assert len(feed_items(project, app)) == 2
 
     resp = client.delete(f"/api/articles/{URL}", headers=AUTH)
@@ -253,96 +302,72 @@ def test_503_with_retry_after_when_the_database_is_unreachable(tmp_path):
     resp = push_html(client)
     assert resp.status_code == 503 and resp.headers["Retry-After"]
     assert client.delete(f"/api/articles/{URL}", headers=AUTH).status_code == 503
+    assert client.get("/api/pushes/1", headers=AUTH).status_code == 503
 
 
-def test_an_ingester_bug_is_a_json_500_and_stores_nothing(monkeypatch, project, client):
+def test_an_ingester_bug_rejects_the_push_naming_it_and_stores_nothing(monkeypatch, project, client):
     from feeds.ingest import pipeline
 
     def broken(data):  # a stage deep inside the ingester breaks
         raise KeyError("boom")
 
     monkeypatch.setattr(pipeline, "decode_html", broken)
-    resp = push_html(client)
-    assert resp.status_code == 500
-    assert resp.is_json and resp.get_json() == {
-        "error": "the ingester failed (KeyError); this is a bug, please report it"
-    }
+    receipt = take(project, client, push_html(client))
+    assert receipt["state"] == "rejected"
+    assert receipt["error"] == "the ingester failed (KeyError); this is a bug, please report it"
     assert count_articles(project) == 0
 
 
-def _post(server, page: str) -> tuple[int, dict]:
-    req = urllib.request.Request(f"{server.url}/api/articles", data=page.encode(), method="POST",
-                                 headers={**AUTH, "Content-Type": "text/html"})
-    try:
-        with urllib.request.urlopen(req, timeout=30) as resp:
-            return resp.status, json.loads(resp.read())
-    except HTTPError as exc:
-        return exc.code, json.loads(exc.read())
-
-
-def test_a_late_retry_of_an_older_version_answers_with_the_newer_one_kept(project, app, live_server):
+def test_a_late_retry_of_an_older_version_keeps_the_newer_one(project, app, client, live_server):
     server = live_server(app)
     published = datetime(2026, 11, 20, 9, 0, tzinfo=UTC)
-    older = news_page(published=published, modified=published + timedelta(hours=1))
+    older = news_page(published=published, modified=published + timedelta(hours=1)).encode()
     newer = news_page(headline="Ferry timetable changes for the winter, corrected",
-                      published=published, modified=published + timedelta(hours=3))
-    assert _post(server, older)[0] == 201
-    assert _post(server, newer)[0] == 200
-    status, body = _post(server, older)  # the webhook's retry of the first push, arriving last
-    assert status == 200
-    assert body["title"] == "Ferry timetable changes for the winter, corrected", "the newer version is kept"
-    assert datetime.fromisoformat(body["updated"]) == published + timedelta(hours=3)
-    assert body["change"] == "stale"
+                      published=published, modified=published + timedelta(hours=3)).encode()
+    answers = [_post(server, page)[1] for page in (older, newer, older)]  # the first push's retry arrives last
+    take_pushes(project.engine, project.settings())
+    settled = receipts(client, answers)
+    assert [r["state"] for r in settled] == ["ingested", "updated", "stale"]
+    kept = settled[-1]["article"]
+    assert kept["title"] == "Ferry timetable changes for the winter, corrected", "the newer version is kept"
+    assert datetime.fromisoformat(kept["updated"]) == published + timedelta(hours=3)
     assert [e.title for e in feed_items(project, app)] == ["Ferry timetable changes for the winter, corrected"]
 
 
-def test_alternating_concurrent_pushes_settle_and_never_date_the_future(project, app, live_server):
+def test_alternating_concurrent_pushes_settle_and_never_date_the_future(project, app, client, live_server):
     """28 pushes of two versions with the same modified date, all at once: one version wins
     (the same one whatever the arrival order) and ``updated`` stays the page's own date."""
     server = live_server(app)
-    pages = [news_page(), news_page(headline="Ferry timetable changes for winter")]
-    barrier = threading.Barrier(28)
-    statuses: list[int] = []
-
-    def push(page: str) -> None:
-        barrier.wait()
-        statuses.append(_post(server, page)[0])
-
-    threads = [threading.Thread(target=push, args=(pages[n % 2],)) for n in range(28)]
-    for t in threads:
-        t.start()
-    for t in threads:
-        t.join()
-    assert sorted(statuses) == [200] * 27 + [201]
+    pages = [news_page().encode(), news_page(headline="Ferry timetable changes for winter").encode()]
+    post_at_once(server, [pages[n % 2] for n in range(28)])
+    take_pushes(project.engine, project.settings())
     with project.engine.connect() as conn:
         stored = conn.execute(select(articles.c.title, articles.c.content_hash, articles.c.updated)).one()
     hashes = {}
     for page in pages:  # each version pushed alone into an empty store: its own hash
         with project.engine.begin() as conn:
             conn.execute(articles.delete())
-        body = _post(server, page)[1]
-        hashes[body["content_hash"]] = body["title"]
+        article = take(project, client, push_html(client, page.decode()))["article"]
+        hashes[article["content_hash"]] = article["title"]
     assert stored.title == hashes[max(hashes)], "the version with the higher content hash wins"
     assert stored.updated.replace(tzinfo=UTC) == datetime(2026, 11, 20, 9, 0, tzinfo=UTC) <= datetime.now(UTC)
 
 
-def test_a_value_over_a_field_limit_is_a_422_naming_the_field_or_is_trimmed(project, client):
+def test_a_value_over_a_field_limit_is_rejected_naming_the_field_or_is_trimmed(project, client):
     long_url = "https://harbourgazette.example/" + "a" * 2100
-    resp = push_html(client, news_page(url=long_url))
-    assert resp.status_code == 422 and resp.is_json
-    assert resp.get_json() == {"error": f"url is {len(long_url)} characters; the limit is 2048"}
+    receipt = take(project, client, push_html(client, news_page(url=long_url)))
+    assert receipt["state"] == "rejected"
+    assert receipt["error"] == f"url is {len(long_url)} characters; the limit is 2048"
     assert count_articles(project) == 0
 
     languages = news_page().replace('"@type": "NewsArticle"', '"@type": "NewsArticle", "inLanguage": "en-GB, fr-FR, de-DE, es-ES, it-IT, nl-NL"')
-    resp = push_html(client, languages)
-    assert resp.status_code == 201
-    assert resp.get_json()["language"] == "en-GB"
+    receipt = take(project, client, push_html(client, languages))
+    assert receipt["state"] == "ingested" and receipt["article"]["language"] == "en-GB"
 
 
-def test_422_for_a_page_over_the_time_budget(monkeypatch, project, client):
+def test_a_page_over_the_time_budget_is_rejected_with_the_reason(monkeypatch, project, client):
     monkeypatch.setattr("feeds.ingest.budget.BUDGET_SECONDS", 0.2)
     page = "<html><head><title>Breaks</title></head><body><h1>Breaks</h1>" + "w<br>" * 200_000 + "</body></html>"
-    resp = push_html(client, page)
-    assert resp.status_code == 422
-    assert resp.get_json() == {"error": "took over 0.2 s to ingest"}
+    receipt = take(project, client, push_html(client, page))
+    assert (receipt["state"], receipt["error"]) == ("rejected", "took over 0.2 s to ingest")
     assert count_articles(project) == 0

@@ -26,6 +26,8 @@ from urllib.parse import quote, unquote
 import feedparser
 import pytest
 
+from feeds.intake import take_pushes
+from feeds.schedule import Jobs
 from tests.conftest import Project
 from tests.pages import news_page, story
 from tests.procs import Proc, start_web, wait_until
@@ -264,8 +266,8 @@ def test_index_and_health_through_the_flask_app(web: Web) -> None:
 
 
 def test_push_is_served_while_polls_keep_being_answered(web: Web) -> None:
-    """A push ingests in the worker; the same worker's other connections are still answered,
-    and once the store is rebuilt the served feed carries the pushed story."""
+    """A push is queued by the worker (202) while its other connections are answered; once
+    the clock's rebuild has taken it, the served feed carries the pushed story."""
     _, headers, _ = web.request("GET", "/feeds/all.rss")
     etag = headers["ETag"]
     polls: list[int] = []
@@ -287,8 +289,8 @@ def test_push_is_served_while_polls_keep_being_answered(web: Web) -> None:
             "POST", "/api/articles", {"Authorization": f"Bearer {TOKEN}", "Content-Type": "text/html"},
             story(99, "World").encode(),
         )
-        assert status == 201, data
-        pushed = json.loads(data)["id"]
+        assert status == 202, data
+        pushed = "https://harbourgazette.example/story/99"
         done = len(polls)
         wait_until(lambda: len(polls) >= done + 5, 10, "polls after the push")
     finally:
@@ -296,7 +298,7 @@ def test_push_is_served_while_polls_keep_being_answered(web: Web) -> None:
         poller.join(10)
     assert set(polls) == {304}
 
-    web.project.build()
+    Jobs(web.project.engine, web.project.settings()).rebuild()  # what the clock does: intake, then build
 
     def served_ids() -> set[str]:
         status, _, body = web.request("GET", "/feeds/world.rss")
@@ -320,11 +322,16 @@ AUTH = {"Authorization": f"Bearer {TOKEN}"}
 
 
 def push(web: Web, url: str, n: int) -> tuple[str, str]:
-    """Push a page whose canonical URL is ``url``; its id and the 201's Location."""
+    """Push a page whose canonical URL is ``url`` and let the intake take it; the article's
+    id and location, from the push's receipt."""
     page = news_page(url=url, headline=f"Quay story number {n}").encode()
     status, headers, body = web.request("POST", "/api/articles", {**AUTH, "Content-Type": "text/html"}, page)
-    assert status == 201, body
-    return json.loads(body)["id"], headers["Location"]
+    assert status == 202, body
+    take_pushes(web.project.engine, web.project.settings())
+    status, _, body = web.request("GET", headers["Location"], AUTH)
+    receipt = json.loads(body)
+    assert (status, receipt["state"]) == (200, "ingested"), receipt
+    return receipt["article"]["id"], receipt["location"]
 
 
 def test_delete_by_location_removes_exactly_that_article(api_web: Web) -> None:

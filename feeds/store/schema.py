@@ -92,6 +92,24 @@ sources = Table(
     Column("bug", Boolean, nullable=False, server_default=false()),
 )
 
+# Pages pushed by a CMS, as received, until the clock's intake ingests them: the web
+# process only stores a page (one INSERT), so a push never holds up its polls. The
+# row stays as the push's receipt (what became of it), without the page, for
+# RECEIPT_DAYS (feeds/store/pushes.py).
+pushes = Table(
+    "pushes",
+    metadata,
+    Column("id", Integer, primary_key=True, autoincrement=True),
+    Column("received_at", UTCDateTime, nullable=False),
+    Column("base_url", Text),
+    Column("page", LargeBinary),
+    Column("state", String(16), nullable=False),
+    Column("article_id", String(MAX_URL)),
+    Column("error", Text),
+    Column("done_at", UTCDateTime),
+    Index("ix_pushes_state_id", "state", "id"),
+)
+
 feed_documents = Table(
     "feed_documents",
     metadata,

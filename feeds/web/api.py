@@ -1,12 +1,23 @@
-"""The push API, for a CMS webhook: ``POST /api/articles`` and ``DELETE /api/articles/<id>``.
+"""The push API, for a CMS webhook: ``POST /api/articles``, ``GET /api/pushes/<n>`` and
+``DELETE /api/articles/<id>``.
 
 Authenticated with ``Authorization: Bearer <FEEDS_INGEST_TOKEN>``, compared in
 constant time; with no token configured the API answers 404 (it is off).
-A pushed page goes through the same ingester as the articles folder and is
-stored with ``source = "push"``; the feeds follow at the clock's next build.
+
+A push is taken, not ingested, here: the page is checked (type, size, JSON shape)
+and queued in the store (:mod:`feeds.store.pushes`), and the answer is ``202
+Accepted`` with the push's number and, in ``Location``, its receipt
+``/api/pushes/<n>``. The clock ingests queued pages in order before each rebuild
+(:mod:`feeds.intake`), with the same ingester as the articles folder, stored with
+``source = "push"``: ingesting costs tens of milliseconds of CPU, which in a web
+process would hold up every poll behind it. The receipt then says what became of
+the page: ``queued``; ``ingested``, ``updated``, ``unchanged`` (a replay: one item)
+or ``stale`` (an older version than the one stored, which is kept), with the
+article as stored; or ``rejected`` with the reason (not an article, a field over its
+limit, a page over the time budget, or an ingester bug).
 
 An article's id (its canonical URL) goes in the path percent-encoded as one
-segment, ``urllib.parse.quote(id, safe="")``, as the 201's ``Location`` gives it:
+segment, ``urllib.parse.quote(id, safe="")``, as a receipt's ``location`` gives it:
 ``DELETE /api/articles/https%3A%2F%2Fsite%2Fa%3Fp%3D1``. The server decodes the path
 once (PEP 3333's ``PATH_INFO``, which every WSGI server fills: gunicorn, Werkzeug and
 Granian alike, while ``RAW_URI``/``REQUEST_URI`` are extras Granian does not set), and
@@ -16,12 +27,12 @@ holding ``?`` must be encoded (a raw one starts a query string, so 400 rather th
 retracting the article named by the part before it), and a ``%`` in it is taken as
 an escape, so an id holding ``%`` must be encoded too.
 
-Statuses: 201 new article, 200 updated, unchanged (a replay) or stale (an older version
-than the stored one, which is kept: the answer is always the article as stored), 401
-missing or wrong token, 404 API off or unknown id, 413 body above ``MAX_BODY``, 415 not
-HTML or JSON, 400 JSON that does not parse, 422 not an article, or a value over its
-field's limit (with the reason, naming the field; see feeds/limits.py), 503 with Retry-After when the database cannot be reached (a webhook should retry),
-500 as JSON naming the failure when the ingester itself breaks (a bug: nothing is stored).
+Statuses: 202 a page queued; 200 a receipt or a retraction; 401 missing or wrong
+token; 404 API off, unknown push or unknown id; 413 body above ``MAX_BODY``; 415 not
+HTML or JSON; 400 JSON that does not parse (or nests too deeply, or holds a lone
+surrogate) or an id with a raw ``?``; 422 JSON without ``html``, or an empty page;
+503 with Retry-After when the database cannot be reached (nothing is queued: a
+webhook should retry).
 """
 
 from __future__ import annotations
@@ -35,16 +46,15 @@ from urllib.parse import quote
 from flask import Blueprint, Response, current_app, jsonify, request
 from sqlalchemy.exc import OperationalError
 
-from feeds.ingest import IngestError, IngesterBug, ingest_page
-from feeds.limits import MAX_PAGE_BYTES, FieldTooLong
-from feeds.store.articles import Change, delete_article, get_article, upsert_article
+from feeds.limits import MAX_PAGE_BYTES
+from feeds.store.articles import delete_article, get_article
+from feeds.store.pushes import QUEUED, REJECTED, receipt, receive
 
 api = Blueprint("api", __name__, url_prefix="/api")
 
 MAX_BODY = MAX_PAGE_BYTES  # the same bound as a page file in the articles folder
 HTML_TYPES = ("text/html", "application/xhtml+xml")
 JSON_TYPES = ("application/json",)
-PUSH_SOURCE = "push"
 ENCODE_HINT = 'percent-encode the id as one path segment, as urllib.parse.quote(id, safe="") does'
 
 
@@ -132,28 +142,44 @@ def push_article() -> Response:
         page = body
     if not page.strip():
         return _error(422, "empty page")
-    now = datetime.now(UTC)
-    try:
-        article = ingest_page(page, source=PUSH_SOURCE, settings=ext["settings"], base_url=base_url, fallback_time=now)
-    except IngesterBug as exc:  # not the page's fault: a 500, and nothing stored
-        return _error(500, str(exc))
-    except IngestError as exc:
-        return _error(422, str(exc))
     try:
         with ext["engine"].begin() as conn:
-            change = upsert_article(conn, article, None)  # a push's arrival time does not date its version
-            stored = get_article(conn, article.id) or article
+            push_id = receive(conn, page, base_url, datetime.now(UTC))
     except OperationalError as exc:
         return _unavailable(exc)
-    except FieldTooLong as exc:  # the ingester fits every field; the store has the last word
-        return _error(422, str(exc))
-    resp = jsonify(
-        stored.as_json() | {"content_hash": stored.content_hash, "source": stored.source, "change": change.value}
-    )
-    resp.status_code = 201 if change is Change.INGESTED else 200
-    if change is Change.INGESTED:
-        resp.headers["Location"] = article_location(stored.id)
+    resp = jsonify({"push": push_id, "state": QUEUED, "receipt": push_location(push_id)})
+    resp.status_code = 202
+    resp.headers["Location"] = push_location(push_id)
     return resp
+
+
+@api.get("/pushes/<int:push_id>")
+def push_receipt(push_id: int) -> Response:
+    """What became of a push: queued, rejected (with the reason), or the article's change
+    with the article as stored and its location in this API."""
+    try:
+        with _feeds()["engine"].connect() as conn:
+            found = receipt(conn, push_id)
+            stored = get_article(conn, found.article_id) if found and found.article_id else None
+    except OperationalError as exc:
+        return _unavailable(exc)
+    if found is None:
+        return _error(404, f"no push {push_id} (receipts are kept 7 days after the page is taken)")
+    body: dict[str, Any] = {"push": found.id, "state": found.state, "received_at": found.received_at.isoformat(),
+                            "done_at": found.done_at.isoformat() if found.done_at else None}
+    if found.state == REJECTED:
+        body["error"] = found.error
+    if found.article_id is not None:
+        body["location"] = article_location(found.article_id)
+    if stored is not None:
+        body["article"] = stored.as_json() | {"content_hash": stored.content_hash, "source": stored.source}
+    resp = jsonify(body)
+    resp.headers["Cache-Control"] = "no-store"
+    return resp
+
+
+def push_location(push_id: int) -> str:
+    return f"{api.url_prefix}/pushes/{push_id}"
 
 
 def article_location(article_id: str) -> str:

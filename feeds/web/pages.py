@@ -12,6 +12,7 @@ from werkzeug.exceptions import HTTPException
 
 from feeds.build.catalog import ALL, FORMAT_LABELS, FORMATS, OPML_PATH, feed_specs
 from feeds.store.articles import count_ingester_bugs
+from feeds.store.pushes import count_queued
 from feeds.store.db import BUILT_VERSION, CHECKED_VERSION, get_changed_at
 
 pages = Blueprint("pages", __name__)
@@ -65,6 +66,7 @@ def healthz() -> tuple[Response, int]:
             built_at = get_changed_at(conn, BUILT_VERSION)
             checked_at = get_changed_at(conn, CHECKED_VERSION)
             bugs = count_ingester_bugs(conn)
+            pushes_queued = count_queued(conn)
     except SQLAlchemyError as exc:
         body["database"] = f"error: {exc.__class__.__name__}"
         resp = jsonify(body | {"status": "unavailable"})
@@ -77,6 +79,7 @@ def healthz() -> tuple[Response, int]:
     body["feeds_age_seconds"] = None if age is None else round(age, 1)
     body["max_feed_age"] = settings.max_feed_age or None
     body["ingester_bugs"] = bugs  # pages in the articles folder the ingester failed on: see the clock's log
+    body["pushes_queued"] = pushes_queued  # pushed pages the clock has not taken yet: growing, the clock is stuck
     stale = bool(settings.max_feed_age) and (age is None or age > settings.max_feed_age)
     body["status"] = "stale" if stale else "ok"
     resp = jsonify(body)
