@@ -53,7 +53,7 @@ def _feeds_without(module: str, *argv: str, cwd: Path = ROOT) -> subprocess.Comp
     return subprocess.run([sys.executable, "-c", code], cwd=cwd, capture_output=True, text=True, timeout=60)
 
 
-@pytest.mark.parametrize("command", ["run", "ingest", "clock", "web", "inspect"])
+@pytest.mark.parametrize("command", ["run", "ingest", "clock", "inspect"])  # web queues pushes: no ingester
 def test_a_missing_extractor_package_stops_each_command_in_one_line(command: str, tmp_path: Path) -> None:
     argv = [command, str(ROOT / "sample_articles" / "ld-drone-lifeboat-trial.html")] if command == "inspect" else [command]
     proc = _feeds_without("lxml_html_clean", *argv)
