@@ -20,6 +20,10 @@ nginx's level, so the request path below the app is Rust. Its options, and why:
   request line, 414) and a closed connection; more than 100 headers, 431.
 - ``backlog``: a burst of a thousand readers connecting at once waits in the
   kernel's queue instead of being refused.
+- ``backpressure``: a worker holds up to :data:`CONNECTIONS` connections. Granian's
+  default (the backlog) counts idle and slowloris connections too, so 5,000 of
+  those left no room for a reader until ``client_timeout`` closed them (measured).
+  The process's open-files limit is raised to its hard limit to match.
 - ``respawn_failed_workers``: a worker that dies is replaced; the others keep
   serving meanwhile.
 
@@ -34,6 +38,7 @@ import ctypes
 import ctypes.util
 import multiprocessing
 import os
+import resource
 import signal
 import sys
 from typing import TYPE_CHECKING
@@ -47,6 +52,7 @@ TARGET = "feeds.web.server:worker_app"
 PR_SET_PDEATHSIG = 1  # linux/prctl.h
 MAX_HEAD = 64 * 1024  # bytes of request line and headers read at most; far beyond that: 431 (or 414 for the line)
 BACKLOG = 4096  # connections the kernel queues before accept (Linux caps it at net.core.somaxconn)
+CONNECTIONS = 16384  # connections one worker holds open at once (Granian's backpressure), idle ones included
 SHUTDOWN_GRACE = 20  # seconds a worker has to finish requests in flight on SIGTERM
 
 
@@ -98,6 +104,9 @@ def serve(settings: Settings, *, workers: int) -> None:
     # Workers start as new interpreters, not forks: the parent may run threads (the
     # clock in ``feeds run``), and a fork copies their locks in whatever state they are.
     multiprocessing.set_start_method("spawn", force=True)
+    soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
+    if soft != resource.RLIM_INFINITY and (hard == resource.RLIM_INFINITY or soft < hard):
+        resource.setrlimit(resource.RLIMIT_NOFILE, (hard, hard))  # workers inherit it
     Granian(
         TARGET,
         factory=True,
@@ -110,6 +119,7 @@ def serve(settings: Settings, *, workers: int) -> None:
         http=HTTPModes.http1,
         websockets=False,
         backlog=BACKLOG,
+        backpressure=CONNECTIONS,
         http1_settings=HTTP1Settings(header_read_timeout=settings.client_timeout * 1000, max_buffer_size=MAX_HEAD),
         respawn_failed_workers=True,
         workers_kill_timeout=SHUTDOWN_GRACE,
