@@ -18,8 +18,10 @@ from sqlalchemy import Connection, Engine, create_engine, event, func, inspect, 
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.engine import make_url
 from sqlalchemy.exc import SQLAlchemyError
+from sqlalchemy.pool import Pool
 
 from feeds.store.schema import state
+from feeds.store.timeouts import COMMAND, Timeouts
 
 ARTICLES_VERSION = "articles_version"
 BUILT_VERSION = "built_version"
@@ -38,6 +40,13 @@ BUILD_LOCK = 0x66656564_0002
 SCHEDULER_LOCK = 0x66656564_0003
 
 
+def describe(exc: BaseException) -> str:
+    """One line saying what went wrong with the database: the driver's own first line
+    (``connection failed: ... Connection refused``), else the exception's class."""
+    orig = getattr(exc, "orig", None) or exc
+    return (str(orig).strip().splitlines() or [exc.__class__.__name__])[0]
+
+
 def is_sqlite(engine_or_conn: Engine | Connection) -> bool:
     return engine_or_conn.dialect.name == "sqlite"
 
@@ -50,15 +59,23 @@ def sqlite_path(engine: Engine) -> Path | None:
     return Path(database) if database and database != ":memory:" else None
 
 
-def make_engine(url: str, *, application_name: str | None = None) -> Engine:
-    """An engine for ``url``; SQLite gets WAL and a busy timeout so the web and the
-    scheduler can share one file without "database is locked" errors. On
-    PostgreSQL ``application_name`` shows in ``pg_stat_activity``."""
+def make_engine(
+    url: str, *, role: Timeouts = COMMAND, application_name: str | None = None, poolclass: type[Pool] | None = None
+) -> Engine:
+    """An engine for ``url`` with the timeouts of a process's ``role`` (:mod:`feeds.store.timeouts`).
+
+    SQLite gets WAL and the role's lock wait as its busy timeout, so the web and the
+    scheduler can share one file. PostgreSQL gets ``connect_timeout``, keepalives and
+    ``tcp_user_timeout`` (unless the URL sets them: an operator's choice wins),
+    ``statement_timeout`` and ``lock_timeout`` on every new session, and the
+    client-side limit on a server that does not answer (:mod:`feeds.store.watchdog`);
+    ``application_name`` shows in ``pg_stat_activity``.
+    """
     parsed = make_url(url)
     if parsed.get_backend_name() == "sqlite":
         if parsed.database and parsed.database != ":memory:":
             Path(parsed.database).parent.mkdir(parents=True, exist_ok=True)
-        engine = create_engine(url, connect_args={"timeout": 30})
+        engine = create_engine(url, connect_args={"timeout": role.lock})
 
         @event.listens_for(engine, "connect")
         def _sqlite_pragmas(dbapi_conn, _record):  # type: ignore[no-untyped-def]
@@ -68,8 +85,25 @@ def make_engine(url: str, *, application_name: str | None = None) -> Engine:
             cur.close()
 
         return engine
-    connect_args: dict[str, Any] = {"application_name": (application_name or "feeds")[:63]}
-    return create_engine(url, pool_pre_ping=True, connect_args=connect_args)
+    from feeds.store import watchdog  # psycopg: imported only for PostgreSQL
+
+    connect_args: dict[str, Any] = {k: v for k, v in role.connect_args().items() if k not in parsed.query}
+    connect_args["application_name"] = (application_name or "feeds")[:63]
+    options: dict[str, Any] = {"poolclass": poolclass} if poolclass is not None else {}
+    engine = create_engine(url, pool_pre_ping=True, connect_args=connect_args, **options)
+    settings = "; ".join(f"SET {name} = {value}" for name, value in role.session_settings().items())
+
+    @event.listens_for(engine, "do_connect")
+    def _watched_connect(_dialect, _record, cargs, cparams):  # type: ignore[no-untyped-def]
+        return watchdog.connect(role.answer, *cargs, **cparams)
+
+    @event.listens_for(engine, "connect")
+    def _session_timeouts(dbapi_conn, _record):  # type: ignore[no-untyped-def]
+        with dbapi_conn.cursor() as cur:
+            cur.execute(settings)
+        dbapi_conn.commit()
+
+    return engine
 
 
 @contextmanager
