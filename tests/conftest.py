@@ -46,6 +46,26 @@ def pytest_generate_tests(metafunc: pytest.Metafunc) -> None:
         metafunc.parametrize("database_url", backends, indirect=True)
 
 
+@pytest.fixture(autouse=True)
+def _document_caches_stop_with_their_test(monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
+    """Every app a test makes follows its database from a thread of its own: stopped when
+    the test ends, so none goes on polling a database dropped after it (or logs into the
+    next test's records)."""
+    from feeds.web.documents import DocumentCache
+
+    started: list[DocumentCache] = []
+    start = DocumentCache.start
+
+    def recorded(cache: DocumentCache) -> None:
+        started.append(cache)
+        start(cache)
+
+    monkeypatch.setattr(DocumentCache, "start", recorded)
+    yield
+    for cache in started:
+        cache.close()
+
+
 def _in_ci() -> bool:
     return os.environ.get("CI", "").lower() in ("1", "true", "yes")
 

@@ -13,7 +13,7 @@ import pytest
 from lxml import etree
 
 from feeds.build import publish
-from feeds.web.documents import POLL_WAIT, DocumentCache, FeedResponder
+from feeds.web.documents import DocumentCache, FeedResponder
 from tests.fixtures_serve import LiveServer, Project, Served, make_article, served  # noqa: F401
 
 FEEDS = {
@@ -222,15 +222,15 @@ def test_database_gone_keeps_serving_from_memory(served: Served) -> None:
     assert r.status == 200 and r.body == body
 
 
-def test_a_stuck_check_of_the_database_holds_requests_up_a_second_at_most(served: Served) -> None:
+def test_a_stuck_check_of_the_database_holds_no_request_up(served: Served) -> None:
     cache = served.project.app.extensions["feeds"]["cache"]
     body = served.server.get("/feeds/world.rss").body
-    with cache._lock:  # another thread is checking the database, and it hangs
-        cache.checked_at = 0.0  # and the poll is due
-        started = time.monotonic()
-        r = served.server.get("/feeds/world.rss")
-        assert r.status == 200 and r.body == body
-        assert time.monotonic() - started < POLL_WAIT + 2
+    with cache._lock:  # the cache's thread is checking the database, and it hangs
+        for _ in range(5):
+            started = time.monotonic()
+            r = served.server.get("/feeds/world.rss")
+            assert r.status == 200 and r.body == body
+            assert time.monotonic() - started < 0.5
 
 
 def _broken_engine(root: Path):  # type: ignore[no-untyped-def]

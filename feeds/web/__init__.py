@@ -16,18 +16,23 @@ from sqlalchemy import Engine
 
 from feeds.config import Settings, load_settings
 from feeds.store.db import init_db, make_engine
+from feeds.store.timeouts import WEB
 from feeds.web.api import api as api_blueprint
 from feeds.web.documents import DocumentCache, FeedResponder
 from feeds.web.pages import pages
 
 
 def create_app(settings: Settings | None = None, engine: Engine | None = None) -> Flask:
+    """The app, ready to serve whatever the database does: with it down, feed URLs answer
+    503 until the cache's thread has loaded them, and the push API 503 (no exception here,
+    so a web worker always starts, and a replacement worker starts during an outage)."""
     settings = settings or load_settings()
+    prepare = None
     if engine is None:
-        engine = make_engine(settings.database, application_name=f"feeds web {os.getpid()}")
-        init_db(engine)  # a no-op at head; serialised with other processes if not
-    cache = DocumentCache(engine, settings)
-    cache.refresh()
+        engine = make_engine(settings.database, role=WEB, application_name=f"feeds web {os.getpid()}")
+        prepare = init_db  # a no-op at head; serialised with other processes if not; retried until it succeeds
+    cache = DocumentCache(engine, settings, prepare=prepare)
+    cache.start()
 
     app = Flask(__name__)
     app.config["FEEDS_SETTINGS"] = settings

@@ -7,12 +7,21 @@ twin, ETags, Last-Modified, every header list — and hands everything else to
 the Flask app. A hit costs one dictionary lookup, one memoised
 ``Accept-Encoding`` decision and one string comparison for a conditional GET.
 
-Each process keeps its own copy and follows the database with a cheap check
-of ``documents_version`` at most every ``poll_interval`` seconds; only when that
-number moved does it read the set again, in one snapshot, fetching the bodies
-of the documents whose ETag changed, and swaps the new set in whole, so a
-request sees either the old set or the new one. If the database cannot be read, the
-last good set stays served.
+Each process keeps its own copy, and a thread of its own follows the database:
+every ``poll_interval`` seconds a cheap check of ``documents_version``; only when
+that number moved does it read the set again, in one snapshot, fetching the
+bodies of the documents whose ETag changed, and swap the new set in whole, so a
+request sees either the old set or the new one. A request never waits on the
+database: a hung or unreachable one delays the next swap, not a reader. If the
+database cannot be read, the last good set stays served; a process that has
+never read it answers feed URLs 503 with Retry-After, and loads them as soon as
+the database answers.
+
+The cache is also the process's judge of the database's health
+(:meth:`DocumentCache.database_problem`): while its checks fail, or a check or a
+request has waited on the database for over a second, requests that need the
+database are told at once instead of waiting their turn to find out
+(:mod:`feeds.web.database`).
 
 The XSL stylesheets that make feeds readable in a browser are package files,
 served the same way (``/feeds/style-rss.xsl``, ``/feeds/style-atom.xsl``).
@@ -20,12 +29,15 @@ served the same way (``/feeds/style-rss.xsl``, ``/feeds/style-atom.xsl``).
 
 from __future__ import annotations
 
+import itertools
 import logging
 import os
 import re
 import threading
 import time
-from collections.abc import Callable, Iterable
+import weakref
+from collections.abc import Callable, Iterable, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from email.utils import format_datetime, parsedate_to_datetime
@@ -37,7 +49,7 @@ from sqlalchemy.exc import SQLAlchemyError
 
 from feeds.config import Settings
 from feeds.model import FeedDocument
-from feeds.store.db import DOCUMENTS_VERSION, get_version, read_snapshot
+from feeds.store.db import DOCUMENTS_VERSION, describe, get_version, read_snapshot
 from feeds.store.documents import load_documents
 
 log = logging.getLogger(__name__)
@@ -48,7 +60,8 @@ OPML_URL = "/feeds.opml"
 STATIC_TYPES = {".xsl": "text/xsl; charset=utf-8"}
 RETRY_AFTER = "30"
 REDIRECT_CACHE = "public, max-age=86400"
-POLL_WAIT = 1.0  # seconds a request waits for another thread's check of the database
+POLL_INTERVAL = 2.0  # seconds between a process's checks of documents_version
+SLOW_CHECK = 1.0  # seconds a check may go unanswered before the database counts as not answering
 MAX_MEMO = 512  # distinct Accept-Encoding (and Accept) values remembered
 
 PLAIN, GZIP = 0, 1
@@ -83,7 +96,7 @@ class Prepared:
         return self.variants[GZIP].etag
 
 
-def prepare(doc: FeedDocument, max_age: int) -> Prepared:
+def prepare_document(doc: FeedDocument, max_age: int) -> Prepared:
     last_modified = doc.last_modified.astimezone(UTC).replace(microsecond=0)
     styled = doc.content_type.startswith(STYLED_TYPES)
     common = [
@@ -133,67 +146,132 @@ def static_documents() -> dict[str, FeedDocument]:
 
 
 class DocumentCache:
-    """This process's copy of the published documents, following the database."""
+    """This process's copy of the published documents, following the database from a thread."""
 
-    def __init__(self, engine: Engine, settings: Settings, poll_interval: float = 2.0) -> None:
+    def __init__(
+        self,
+        engine: Engine,
+        settings: Settings,
+        poll_interval: float = POLL_INTERVAL,
+        prepare: Callable[[Engine], object] | None = None,
+    ) -> None:
         self.engine = engine
         self.settings = settings
-        self.poll_interval = poll_interval
+        self._wake = threading.Event()
+        self._poll_interval = poll_interval
+        self.closed = False
+        self._thread: threading.Thread | None = None
+        self.prepare = prepare  # run once before the first read (the schema's migration); retried until it succeeds
         self.version = -1  # -1: never loaded
         self.documents: dict[str, Prepared] = {}
-        self.checked_at = 0.0
         self._lock = threading.Lock()
+        self._failing: str | None = None  # why the database was last found not answering; None once it does
+        self._outage_logged = False
+        self._waits: dict[int, float] = {}  # calls waiting on the database now -> since when (monotonic)
+        self._wait_ids = itertools.count()
         max_age = settings.cache_max_age
-        self.static = {"/" + p: prepare(d, max_age) for p, d in static_documents().items()}
+        self.static = {"/" + p: prepare_document(d, max_age) for p, d in static_documents().items()}
         self.by_url: dict[str, Prepared] = dict(self.static)  # "/feeds/world.rss" -> response, the hot lookup
 
     @property
     def loaded(self) -> bool:
         return self.version >= 0
 
+    @property
+    def poll_interval(self) -> float:
+        return self._poll_interval
+
+    @poll_interval.setter
+    def poll_interval(self, seconds: float) -> None:
+        self._poll_interval = seconds
+        self._wake.set()  # the thread's current wait ends: the new interval applies at once
+
+    def start(self) -> None:
+        """Read the published set now (a process serves what it has at once), then follow the
+        database from a daemon thread. The thread holds the cache weakly: it ends when the
+        cache is gone."""
+        self.refresh()
+        self._thread = threading.Thread(
+            target=_follow, args=(weakref.ref(self), self._wake), name="feeds-documents", daemon=True
+        )
+        self._thread.start()
+
+    def close(self, timeout: float = 10) -> None:
+        """Stop following the database (a check under way finishes first); the documents in
+        memory stay served."""
+        self.closed = True
+        self._wake.set()
+        if self._thread is not None:
+            self._thread.join(timeout)
+
     def refresh(self) -> bool:
         """Reload if the published set moved; True if it did. Keeps the old set on error."""
-        with self._lock:
-            return self._refresh_locked()
+        with self._lock, self.waiting():
+            try:
+                if self.prepare is not None:
+                    self.prepare(self.engine)
+                    self.prepare = None
+                changed = self._reload()
+            except Exception as exc:  # noqa: BLE001 - whatever it is, the set in memory stays served
+                self._failed(exc)
+                return False
+            if self._outage_logged:
+                log.info("the database answers again; serving %d feed documents (version %d)", len(self.documents), self.version)
+                self._outage_logged = False
+            self._failing = None
+            return changed
 
-    def _poll(self) -> None:
-        """The request path's check. If another thread is checking already, wait for
-        it (its result is ours), but never longer than ``POLL_WAIT``: a slow or
-        unreachable database holds up one request thread, the rest are served from
-        the current set."""
-        if not self._lock.acquire(timeout=POLL_WAIT):
+    def _failed(self, exc: Exception) -> None:
+        """Log an outage once, when it starts; every failed check keeps the reason."""
+        self._failing = describe(exc)
+        if self._outage_logged:
             return
-        try:
-            if time.monotonic() - self.checked_at >= self.poll_interval:  # nobody did it meanwhile
-                self._refresh_locked()
-        finally:
-            self._lock.release()
+        self._outage_logged = True
+        serving = f"serving the {len(self.documents)} feed documents in memory" if self.loaded else (
+            "feed URLs answer 503 until the feeds are loaded")
+        if isinstance(exc, SQLAlchemyError):
+            log.warning("cannot read the published feeds: %s; %s; checking again every %g s",
+                        self._failing, serving, self.poll_interval)
+        else:
+            log.exception("cannot read the published feeds; %s", serving)
 
-    def _refresh_locked(self) -> bool:
+    @contextmanager
+    def waiting(self) -> Iterator[None]:
+        """Mark a call waiting on the database (a check, a request's work) for as long as the block runs."""
+        call = next(self._wait_ids)
+        self._waits[call] = time.monotonic()
         try:
-            return self._reload()
+            yield
         finally:
-            # Stamped when done, not when started: a request arriving meanwhile
-            # waits for this check (in _poll) instead of taking the old set as fresh.
-            self.checked_at = time.monotonic()
+            del self._waits[call]
+
+    def database_problem(self) -> str | None:
+        """Why the database is taken as not answering now (None: it answers, as far as this
+        process knows): its last check failed, or a call has waited on it too long."""
+        if self._failing is not None:
+            return self._failing
+        oldest = min(list(self._waits.values()), default=None)
+        if oldest is not None and (waited := time.monotonic() - oldest) > SLOW_CHECK:
+            return f"no answer for {waited:.1f} s"
+        return None
+
+    def report_failure(self, problem: str) -> None:
+        """A request found the database not answering; so it stays until the next check that succeeds."""
+        self._failing = problem
 
     def _reload(self) -> bool:
-        try:
-            with read_snapshot(self.engine) as conn:
-                version = get_version(conn, DOCUMENTS_VERSION)
-                if version == self.version:
-                    return False
-                docs = load_documents(conn, known={path: prepared.doc for path, prepared in self.documents.items()})
-        except SQLAlchemyError as exc:
-            log.warning("could not check for new feed documents: %s", exc.__class__.__name__)
-            return False
+        with read_snapshot(self.engine) as conn:
+            version = get_version(conn, DOCUMENTS_VERSION)
+            if version == self.version:
+                return False
+            docs = load_documents(conn, known={path: prepared.doc for path, prepared in self.documents.items()})
         max_age = self.settings.cache_max_age
         old = self.documents
         documents = {}
         try:
             for path, doc in docs.items():
                 same = old.get(path)
-                documents[path] = same if same is not None and same.doc is doc else prepare(doc, max_age)
+                documents[path] = same if same is not None and same.doc is doc else prepare_document(doc, max_age)
         except Exception:  # a bad row must not turn every feed request into a 500
             log.exception("could not prepare the published documents; serving the previous set")
             return False
@@ -204,14 +282,25 @@ class DocumentCache:
         return True
 
     def lookup(self, url_path: str) -> Prepared | None:
-        """The response for a URL path (``/feeds/world.rss``), following the database."""
-        if time.monotonic() - self.checked_at >= self.poll_interval:
-            self._poll()
+        """The response for a URL path (``/feeds/world.rss``): a dictionary lookup, nothing more."""
         return self.by_url.get(url_path)
 
     def get(self, path: str) -> Prepared | None:
         """The response for a document path (``feeds/world.rss``)."""
-        return self.lookup("/" + path)
+        return self.by_url.get("/" + path)
+
+
+def _follow(ref: weakref.ref[DocumentCache], wake: threading.Event) -> None:
+    """The cache's thread: a check every poll interval, until the cache is closed or gone."""
+    while (cache := ref()) is not None:
+        interval = cache.poll_interval
+        del cache  # not held while waiting, so an app that is gone takes its thread with it
+        wake.wait(interval)
+        wake.clear()
+        if (cache := ref()) is None or cache.closed:
+            return
+        cache.refresh()
+        del cache
 
 
 def choose_encoding(header: str) -> int:
@@ -281,7 +370,7 @@ class FeedResponder:
 
     def __call__(self, environ: dict[str, Any], start_response: StartResponse) -> Iterable[bytes]:
         path = environ.get("PATH_INFO", "")
-        prepared = self.cache.lookup(path)
+        prepared = self.cache.by_url.get(path)
         method = environ.get("REQUEST_METHOD", "GET")
         if prepared is None:
             if path.startswith("/feeds/") or path == OPML_URL:

@@ -92,8 +92,10 @@ def worker_app() -> Flask:
         libc.prctl(PR_SET_PDEATHSIG, signal.SIGTERM)
         if os.getppid() == 1:  # the master died before the line above took effect
             raise SystemExit("feeds: the web server's master process is gone")
+    from feeds.cli import configure_logging
     from feeds.web import create_app
 
+    configure_logging()
     return create_app()
 
 
