@@ -31,8 +31,9 @@ Statuses: 202 a page queued; 200 a receipt or a retraction; 401 missing or wrong
 token; 404 API off, unknown push or unknown id; 413 body above ``MAX_BODY``; 415 not
 HTML or JSON; 400 JSON that does not parse (or nests too deeply, or holds a lone
 surrogate) or an id with a raw ``?``; 422 JSON without ``html``, or an empty page;
-503 with Retry-After when the database cannot be reached (nothing is queued: a
-webhook should retry).
+503 with Retry-After when the database does not answer within :data:`BUDGET`
+seconds, or this process already knows it does not (:mod:`feeds.web.database`):
+nothing is queued or retracted, and a webhook should retry.
 """
 
 from __future__ import annotations
@@ -44,11 +45,13 @@ from typing import Any
 from urllib.parse import quote
 
 from flask import Blueprint, Response, current_app, jsonify, request
-from sqlalchemy.exc import OperationalError
+from sqlalchemy import Connection
 
 from feeds.limits import MAX_PAGE_BYTES
+from feeds.model import Article
 from feeds.store.articles import delete_article, get_article
-from feeds.store.pushes import QUEUED, REJECTED, receipt, receive
+from feeds.store.pushes import QUEUED, REJECTED, Receipt, receipt, receive
+from feeds.web.database import Unavailable, reading, transaction, within
 
 api = Blueprint("api", __name__, url_prefix="/api")
 
@@ -56,6 +59,8 @@ MAX_BODY = MAX_PAGE_BYTES  # the same bound as a page file in the articles folde
 HTML_TYPES = ("text/html", "application/xhtml+xml")
 JSON_TYPES = ("application/json",)
 ENCODE_HINT = 'percent-encode the id as one path segment, as urllib.parse.quote(id, safe="") does'
+BUDGET = 4.0  # seconds a request waits on the database: a push is answered (202 or 503) within 5 s
+RETRY_AFTER = "10"
 
 
 def _feeds() -> dict[str, Any]:
@@ -69,10 +74,10 @@ def _error(status: int, message: str, headers: dict[str, str] | None = None) -> 
     return resp
 
 
-def _unavailable(exc: Exception) -> Response:
-    """The database is unreachable or busy: 503 and Retry-After, so the CMS's webhook retries."""
-    current_app.logger.warning("push API: database unavailable: %s", exc.__class__.__name__)
-    return _error(503, "the database is unavailable; retry shortly", {"Retry-After": "10"})
+def _unavailable(exc: Unavailable) -> Response:
+    """The database does not answer, or not in time: 503 and Retry-After, so the CMS's webhook retries."""
+    current_app.logger.warning("push API: database unavailable: %s", exc)
+    return _error(503, "the database is unavailable; retry shortly", {"Retry-After": RETRY_AFTER})
 
 
 @api.before_request
@@ -142,10 +147,13 @@ def push_article() -> Response:
         page = body
     if not page.strip():
         return _error(422, "empty page")
+
+    def queue(conn: Connection) -> int:
+        return receive(conn, page, base_url, datetime.now(UTC))
+
     try:
-        with ext["engine"].begin() as conn:
-            push_id = receive(conn, page, base_url, datetime.now(UTC))
-    except OperationalError as exc:
+        push_id = within(ext["cache"], BUDGET, transaction(ext["engine"], queue))
+    except Unavailable as exc:
         return _unavailable(exc)
     resp = jsonify({"push": push_id, "state": QUEUED, "receipt": push_location(push_id)})
     resp.status_code = 202
@@ -157,11 +165,15 @@ def push_article() -> Response:
 def push_receipt(push_id: int) -> Response:
     """What became of a push: queued, rejected (with the reason), or the article's change
     with the article as stored and its location in this API."""
+
+    def read(conn: Connection) -> tuple[Receipt | None, Article | None]:
+        found = receipt(conn, push_id)
+        return found, get_article(conn, found.article_id) if found and found.article_id else None
+
+    ext = _feeds()
     try:
-        with _feeds()["engine"].connect() as conn:
-            found = receipt(conn, push_id)
-            stored = get_article(conn, found.article_id) if found and found.article_id else None
-    except OperationalError as exc:
+        found, stored = within(ext["cache"], BUDGET, reading(ext["engine"], read))
+    except Unavailable as exc:
         return _unavailable(exc)
     if found is None:
         return _error(404, f"no push {push_id} (receipts are kept 7 days after the page is taken)")
@@ -199,10 +211,10 @@ def retract_article(article_id: str) -> Response:
     ``/api/articles/`` as the server decoded it, once (see the module docstring)."""
     if _raw_query(request.environ):
         return _error(400, f"the id holds a raw '?', which starts a query string: {ENCODE_HINT}")
+    ext = _feeds()
     try:
-        with _feeds()["engine"].begin() as conn:
-            gone = delete_article(conn, article_id)
-    except OperationalError as exc:
+        gone = within(ext["cache"], BUDGET, transaction(ext["engine"], lambda conn: delete_article(conn, article_id)))
+    except Unavailable as exc:
         return _unavailable(exc)
     if not gone:
         return _error(404, f"no article with id {article_id!r} (to retract an id holding '%' or '?', {ENCODE_HINT})")

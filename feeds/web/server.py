@@ -14,7 +14,9 @@ nginx's level, so the request path below the app is Rust. Its options, and why:
   SQLite's write lock during a build, ``/healthz`` on a sick database) would stop
   every poll on the worker while it waits. With two, polls go on meanwhile
   (measured: p99 of a 304 under 10 pushes a second on SQLite, 84 ms with one
-  thread, see bench/serve_bench.py).
+  thread, see bench/serve_bench.py). A database that hangs keeps the second
+  thread free too: once one request has waited on it for a second, the next
+  that need it are answered 503 at once (:mod:`feeds.web.database`).
 - ``http=1``, no websockets: platforms' routers and feed readers speak HTTP/1.1.
 - ``header_read_timeout``: a client gets ``client_timeout`` seconds (setting,
   default 10) to send a request's headers, and an idle kept-alive connection as
