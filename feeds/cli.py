@@ -6,6 +6,11 @@ a bad setting or a broken install prints one line and exits with status 2, never
 a traceback. So does
 a store that cannot be opened (a read-only instance folder, a database that does
 not answer): one line naming the file or database and what the system said.
+
+The Procfile's long-running processes are the exception for a PostgreSQL server
+that does not answer (down, restarting, unreachable), since it comes back by
+itself: ``feeds web`` starts anyway (its workers load the feeds when it answers)
+and ``feeds clock`` waits for it, each saying so in one line.
 """
 
 from __future__ import annotations
@@ -29,6 +34,8 @@ from feeds.config import ConfigError, Settings, load_settings
 if TYPE_CHECKING:
     from sqlalchemy import Engine
 
+    from feeds.store.timeouts import Timeouts
+
 # Commands import the store, builder and server when they run, so that
 # ``feeds inspect`` (run once per page by benchmarks and scripts) starts fast.
 
@@ -36,7 +43,13 @@ log = logging.getLogger("feeds")
 
 
 class StoreError(Exception):
-    """The store cannot be opened; ``str()`` is the one line to print."""
+    """The store cannot be opened; ``str()`` is the one line to print. ``transient``: the
+    PostgreSQL server did not answer or refused the session, which may pass (a SQLite
+    file that cannot be written will not); the line says which it was."""
+
+    def __init__(self, message: str, *, transient: bool = False) -> None:
+        super().__init__(message)
+        self.transient = transient
 
 
 @contextmanager
@@ -51,6 +64,8 @@ def _store_errors(settings: Settings) -> Iterator[None]:
     from sqlalchemy.engine import make_url
     from sqlalchemy.exc import OperationalError
 
+    from feeds.store.db import describe
+
     url = make_url(settings.database)
     sqlite = url.get_backend_name() == "sqlite"
     where = f"the SQLite database {url.database}" if sqlite else url.render_as_string(hide_password=True)
@@ -60,19 +75,42 @@ def _store_errors(settings: Settings) -> Iterator[None]:
         problem = f"{exc.filename}: {exc.strerror}" if exc.filename else str(exc)
         raise StoreError(f"cannot open {where}: {problem}") from None
     except OperationalError as exc:
-        problem = (str(exc.orig).strip().splitlines() or [exc.__class__.__name__])[0]
+        problem = describe(exc)
         if sqlite:
             problem += f" (SQLite needs to write the file and its folder, {Path(url.database or '.').parent})"
-        raise StoreError(f"cannot open {where}: {problem}") from None
+        raise StoreError(f"cannot open {where}: {problem}", transient=not sqlite) from None
 
 
-def _open_store(settings: Settings, application_name: str | None = None) -> Engine:
+def _open_store(settings: Settings, application_name: str | None = None, role: Timeouts | None = None) -> Engine:
     from feeds.store.db import init_db, make_engine
+    from feeds.store.timeouts import COMMAND
 
     with _store_errors(settings):
-        engine = make_engine(settings.database, application_name=application_name)
+        engine = make_engine(settings.database, role=role or COMMAND, application_name=application_name)
         init_db(engine)
     return engine
+
+
+def _wait_for_store(settings: Settings, stop: threading.Event, application_name: str, role: Timeouts) -> Engine | None:
+    """Open the store, waiting while a PostgreSQL server does not answer: said once, tried
+    again every half lease interval; None if told to stop first."""
+    interval = settings.lease_interval / 2
+    waiting = False
+    while True:
+        try:
+            engine = _open_store(settings, application_name, role)
+        except StoreError as exc:
+            if not exc.transient:
+                raise
+            if not waiting:
+                log.warning("clock: %s; waiting for it (trying again every %g s)", exc, interval)
+                waiting = True
+            if stop.wait(interval):
+                return None
+            continue
+        if waiting:
+            log.info("clock: the database answers")
+        return engine
 
 
 def _ingest(settings: Settings, engine: Engine, *, workers: int | None, show_progress: bool) -> int:
@@ -109,7 +147,7 @@ def cmd_build(args: argparse.Namespace, settings: Settings) -> int:
     return 0
 
 
-def _serve(settings: Settings, engine: Engine, *, with_scheduler: bool) -> int:
+def _serve(settings: Settings, engine: Engine | None, *, with_scheduler: bool) -> int:
     """Serve until Ctrl-C or SIGTERM, through the production server (:mod:`feeds.web.server`);
     with the scheduler running beside it in this process (as a :class:`Clock`, so a
     ``feeds clock`` or another ``feeds run`` on the same database leaves just one running)."""
@@ -124,6 +162,7 @@ def _serve(settings: Settings, engine: Engine, *, with_scheduler: bool) -> int:
     clock_thread = None
     stop = threading.Event()
     if with_scheduler:
+        assert engine is not None
         clock = Clock(engine, settings)
         # The process's first build, before the first request: by the clock's own Jobs, so
         # the clock's first interval knows everything is rendered and does not render it again.
@@ -142,7 +181,9 @@ def _serve(settings: Settings, engine: Engine, *, with_scheduler: bool) -> int:
 
 def cmd_run(args: argparse.Namespace, settings: Settings) -> int:
     """Ingest, build, then serve with the scheduler in the same process."""
-    engine = _open_store(settings)
+    from feeds.store.timeouts import CLOCK
+
+    engine = _open_store(settings, role=CLOCK)
     if _ingest(settings, engine, workers=None, show_progress=True) == 2:
         return 2
     return _serve(settings, engine, with_scheduler=True)
@@ -150,16 +191,32 @@ def cmd_run(args: argparse.Namespace, settings: Settings) -> int:
 
 def cmd_web(args: argparse.Namespace, settings: Settings) -> int:
     """The Procfile's web process: the production server, ``WEB_CONCURRENCY`` workers on
-    ``--host``/``PORT``, no scheduler; SIGTERM finishes requests in flight, then exits."""
-    return _serve(settings, _open_store(settings), with_scheduler=False)
+    ``--host``/``PORT``, no scheduler; SIGTERM finishes requests in flight, then exits.
+
+    The server's own process needs no database: it migrates the store if it can (a
+    file that cannot be written is one line, exit 2, as in every command), and if a
+    PostgreSQL server does not answer it says so and starts anyway. Each worker
+    migrates (a no-op at head) and loads the feeds when the database answers, and
+    answers feed URLs 503 until then; the release step is where migrations belong.
+    """
+    from feeds.store.timeouts import WEB
+
+    try:
+        _open_store(settings, role=WEB).dispose()
+    except StoreError as exc:
+        if not exc.transient:
+            raise
+        log.warning("web: %s; starting anyway: each worker loads the feeds when it answers", exc)
+    return _serve(settings, None, with_scheduler=False)
 
 
 def cmd_clock(args: argparse.Namespace, settings: Settings) -> int:
     """The scheduler alone, for a PaaS ``clock`` process: active if it holds the scheduler
-    lock, standby otherwise. SIGTERM or Ctrl-C lets a running build finish, then exits."""
+    lock, standby otherwise. SIGTERM or Ctrl-C lets a running build finish, then exits.
+    Started while the database does not answer, it says so once and waits for it."""
     from feeds.schedule import Clock
+    from feeds.store.timeouts import CLOCK
 
-    engine = _open_store(settings, application_name=f"feeds clock {os.getpid()}")
     stop = threading.Event()
 
     def on_signal(signum: int, frame: FrameType | None) -> None:
@@ -169,6 +226,10 @@ def cmd_clock(args: argparse.Namespace, settings: Settings) -> int:
 
     signal.signal(signal.SIGTERM, on_signal)
     signal.signal(signal.SIGINT, on_signal)
+    engine = _wait_for_store(settings, stop, f"feeds clock {os.getpid()}", CLOCK)
+    if engine is None:
+        log.info("clock: stopped")
+        return 0
     Clock(engine, settings).run(stop)
     engine.dispose()
     return 0

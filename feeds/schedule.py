@@ -30,8 +30,8 @@ from typing import IO, Any, Protocol
 from apscheduler.schedulers.background import BackgroundScheduler
 from apscheduler.schedulers.base import BaseScheduler
 from apscheduler.schedulers.blocking import BlockingScheduler
-from sqlalchemy import Connection, Engine, create_engine, func, select, text
-from sqlalchemy.exc import SQLAlchemyError
+from sqlalchemy import Connection, Engine, func, select, text
+from sqlalchemy.exc import OperationalError, SQLAlchemyError
 from sqlalchemy.pool import NullPool
 
 from feeds.build import websub
@@ -42,10 +42,13 @@ from feeds.store.db import (
     BUILT_VERSION,
     CHECKED_VERSION,
     SCHEDULER_LOCK,
+    describe,
     get_version,
+    make_engine,
     set_version,
     sqlite_path,
 )
+from feeds.store.timeouts import scheduler_lock_timeouts
 from feeds.intake import take_pushes
 from feeds.sync import SyncError, scan_folder
 
@@ -80,8 +83,8 @@ class Jobs:
                     log.warning("scan: %s (articles can still come through the push API)", exc)
                     self._scan_problem = str(exc)
                 return
-            except Exception:
-                log.exception("scan failed")
+            except Exception as exc:
+                _failed("scan", exc, "the next scan tries again")
                 return
             self._scan_problem = None
             for name, reason in report.newly_rejected:  # each page once, not at every scan that retries it
@@ -95,8 +98,8 @@ class Jobs:
         with self._lock:
             try:
                 report = take_pushes(self.engine, self.settings)
-            except Exception:
-                log.exception("intake failed; the pushes stay queued for the next rebuild")
+            except Exception as exc:
+                _failed("intake", exc, "the pushes stay queued for the next rebuild")
             else:
                 if report.changes or report.rejected:
                     log.info("intake: %d push(es) taken, %d rejected", len(report.changes), len(report.rejected))
@@ -114,8 +117,8 @@ class Jobs:
             self._rendered = True
             with self.engine.begin() as conn:  # the feeds are in step as of now: /healthz
                 set_version(conn, CHECKED_VERSION, get_version(conn, BUILT_VERSION))
-        except Exception:
-            log.exception("build failed; the last published feeds stay")
+        except Exception as exc:
+            _failed("build", exc, "the last published feeds stay")
             return
         if result.built:
             log.info("build: done, %d document(s) changed", len(result.changed))
@@ -124,6 +127,15 @@ class Jobs:
         if result.changed:  # without a cache in this process, give the web processes time to reload
             delay = 0.0 if self.on_publish is not None else websub.GRACE
             websub.notify(self.settings, result.changed, result.removed, delay=delay, background=True)
+
+
+def _failed(job: str, exc: Exception, consequence: str) -> None:
+    """A job's failure: one line when the database failed it (down, hung, a timeout: not
+    a bug, and it repeats every interval until the database is back), else a traceback."""
+    if isinstance(exc, OperationalError):
+        log.error("%s failed: the database: %s; %s", job, describe(exc), consequence)
+    else:
+        log.error("%s failed; %s", job, consequence, exc_info=exc)
 
 
 def make_scheduler(jobs: Jobs, *, blocking: bool = False, start_now: bool = False) -> BaseScheduler:
@@ -152,42 +164,39 @@ class PostgresLock:
 
     PostgreSQL releases it when the session ends, which it does at once when
     the process dies (the kernel closes the socket). TCP keepalives, on both
-    ends, bound how long a vanished machine can keep it: about one lease interval.
+    ends, bound how long a vanished machine can keep it: about one lease interval;
+    and the session's timeouts (:func:`scheduler_lock_timeouts`) bound how long a
+    check of it waits on a database that does not answer: half a lease.
     """
 
     def __init__(self, engine: Engine, lease_interval: float) -> None:
-        idle = max(1, int(lease_interval / 2))
-        interval = max(1, int(lease_interval / 6))
-        self.engine = create_engine(
-            engine.url,
+        self.engine = make_engine(
+            engine.url.render_as_string(hide_password=False),
+            role=scheduler_lock_timeouts(lease_interval),
+            application_name=f"feeds clock {os.getpid()} lock",
             poolclass=NullPool,
-            connect_args={
-                "application_name": f"feeds clock {os.getpid()} lock",
-                "keepalives": 1,
-                "keepalives_idle": idle,
-                "keepalives_interval": interval,
-                "keepalives_count": 3,
-                "connect_timeout": max(2, int(lease_interval)),
-            },
         )
-        self.server_keepalives = (idle, interval)
         self.conn: Connection | None = None
+        self.unreachable = False  # said once per outage, not at every try
 
     def try_acquire(self) -> bool:
         conn = None
         try:
             conn = self.engine.connect().execution_options(isolation_level="AUTOCOMMIT")
-            if not conn.execute(select(func.pg_try_advisory_lock(SCHEDULER_LOCK))).scalar():
-                conn.close()
-                return False
-            idle, interval = self.server_keepalives
-            conn.execute(text(f"SET tcp_keepalives_idle = {idle}"))
-            conn.execute(text(f"SET tcp_keepalives_interval = {interval}"))
-            conn.execute(text("SET tcp_keepalives_count = 3"))
+            taken = conn.execute(select(func.pg_try_advisory_lock(SCHEDULER_LOCK))).scalar()
         except SQLAlchemyError as exc:
-            log.warning("clock: cannot reach the database for the scheduler lock: %s", exc.__class__.__name__)
+            if not self.unreachable:
+                log.warning("clock: cannot reach the database for the scheduler lock: %s; trying again every "
+                            "half lease interval", describe(exc))
+                self.unreachable = True
             if conn is not None:
                 conn.invalidate()
+            return False
+        if self.unreachable:
+            log.info("clock: the database answers again")
+            self.unreachable = False
+        if not taken:
+            conn.close()
             return False
         self.conn = conn
         return True
