@@ -37,6 +37,7 @@ from sqlalchemy.pool import NullPool
 from feeds.build import websub
 from feeds.build.publish import build
 from feeds.config import Settings
+from feeds.intake import take_pushes
 from feeds.store.db import (
     ARTICLES_VERSION,
     BUILT_VERSION,
@@ -49,7 +50,6 @@ from feeds.store.db import (
     sqlite_path,
 )
 from feeds.store.timeouts import scheduler_lock_timeouts
-from feeds.intake import take_pushes
 from feeds.sync import SyncError, scan_folder
 
 log = logging.getLogger(__name__)
@@ -286,12 +286,11 @@ class Clock:
         engine: Engine,
         settings: Settings,
         *,
-        on_publish: Callable[[], object] | None = None,
         lock: SchedulerLock | None = None,
     ) -> None:
         self.engine = engine
         self.settings = settings
-        self.jobs = Jobs(engine, settings, on_publish=on_publish)
+        self.jobs = Jobs(engine, settings)
         self.lease_interval = float(settings.lease_interval)
         self.lock = lock or scheduler_lock(engine, self.lease_interval)
         self.active = threading.Event()

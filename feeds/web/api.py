@@ -50,7 +50,7 @@ from sqlalchemy import Connection
 from feeds.limits import MAX_PAGE_BYTES
 from feeds.model import Article
 from feeds.store.articles import delete_article, get_article
-from feeds.store.pushes import QUEUED, REJECTED, Receipt, receipt, receive
+from feeds.store.pushes import QUEUED, RECEIPT_DAYS, REJECTED, Receipt, receipt, receive
 from feeds.web.database import Unavailable, reading, transaction, within
 
 api = Blueprint("api", __name__, url_prefix="/api")
@@ -176,7 +176,7 @@ def push_receipt(push_id: int) -> Response:
     except Unavailable as exc:
         return _unavailable(exc)
     if found is None:
-        return _error(404, f"no push {push_id} (receipts are kept 7 days after the page is taken)")
+        return _error(404, f"no push {push_id} (receipts are kept {RECEIPT_DAYS} days after the page is taken)")
     body: dict[str, Any] = {"push": found.id, "state": found.state, "received_at": found.received_at.isoformat(),
                             "done_at": found.done_at.isoformat() if found.done_at else None}
     if found.state == REJECTED:

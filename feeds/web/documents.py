@@ -281,14 +281,6 @@ class DocumentCache:
         self.version = version
         return True
 
-    def lookup(self, url_path: str) -> Prepared | None:
-        """The response for a URL path (``/feeds/world.rss``): a dictionary lookup, nothing more."""
-        return self.by_url.get(url_path)
-
-    def get(self, path: str) -> Prepared | None:
-        """The response for a document path (``feeds/world.rss``)."""
-        return self.by_url.get("/" + path)
-
 
 def _follow(ref: weakref.ref[DocumentCache], wake: threading.Event) -> None:
     """The cache's thread: a check every poll interval, until the cache is closed or gone."""
