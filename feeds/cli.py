@@ -133,8 +133,8 @@ def cmd_ingest(args: argparse.Namespace, settings: Settings) -> int:
 
 
 def cmd_build(args: argparse.Namespace, settings: Settings) -> int:
-    from feeds.build import websub
-    from feeds.build.publish import build
+    from feeds.publish import websub
+    from feeds.publish.build import build
 
     result = build(_open_store(settings), settings, force=args.force)
     if not result.built:

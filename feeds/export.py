@@ -14,8 +14,8 @@ from pathlib import Path
 
 from sqlalchemy import Engine
 
-from feeds.build.catalog import FORMATS
-from feeds.build.publish import render_documents
+from feeds.publish.catalog import FORMATS
+from feeds.publish.build import render_documents
 from feeds.config import Settings
 from feeds.store.db import read_snapshot
 

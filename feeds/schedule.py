@@ -34,8 +34,8 @@ from sqlalchemy import Connection, Engine, func, select, text
 from sqlalchemy.exc import OperationalError, SQLAlchemyError
 from sqlalchemy.pool import NullPool
 
-from feeds.build import websub
-from feeds.build.publish import build
+from feeds.publish import websub
+from feeds.publish.build import build
 from feeds.config import Settings
 from feeds.intake import take_pushes
 from feeds.store.db import (

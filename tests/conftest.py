@@ -205,7 +205,7 @@ class Project:
         return scan_folder(self.engine, self.settings(), workers=1)
 
     def build(self, force: bool = False) -> Any:
-        from feeds.build.publish import build
+        from feeds.publish.build import build
 
         return build(self.engine, self.settings(), force=force)
 

@@ -22,7 +22,7 @@ from typing import Any
 import pytest
 from werkzeug.serving import make_server
 
-from feeds.build.publish import BuildResult, build
+from feeds.publish.build import BuildResult, build
 from feeds.config import Settings, load_settings
 from feeds.model import Article
 from feeds.schedule import Jobs

@@ -12,7 +12,7 @@ import feedparser
 import pytest
 from sqlalchemy import Engine
 
-from feeds.build.publish import build
+from feeds.publish.build import build
 from feeds.config import Settings
 from feeds.store.articles import recent_articles
 from feeds.sync import ScanReport, scan_folder

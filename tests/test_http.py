@@ -12,7 +12,7 @@ from pathlib import Path
 import pytest
 from lxml import etree
 
-from feeds.build import publish
+from feeds.publish import build as publish
 from feeds.web.documents import DocumentCache, FeedResponder
 from tests.fixtures_serve import LiveServer, Project, Served, make_article, served  # noqa: F401
 

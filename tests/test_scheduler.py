@@ -10,7 +10,7 @@ from datetime import UTC, datetime
 import feedparser
 import pytest
 
-from feeds.build.publish import build
+from feeds.publish.build import build
 from feeds.model import Article
 from feeds.schedule import Jobs, make_scheduler
 from feeds.store.articles import upsert_article

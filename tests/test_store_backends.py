@@ -161,7 +161,7 @@ def test_concurrent_upserts_of_one_new_article_make_one_row(project):
 
 
 def test_a_failing_build_publishes_nothing(project, monkeypatch):
-    from feeds.build import publish
+    from feeds.publish import build as publish
 
     for n in range(3):
         project.add_page(f"s{n}.html", story(n))
@@ -217,7 +217,7 @@ def test_concurrent_builds_do_not_interleave(project):
 
 def test_build_reads_one_snapshot(project, monkeypatch):
     """An article committed while a build renders lands in the next build, not half of this one."""
-    from feeds.build import publish
+    from feeds.publish import build as publish
 
     project.add_page("a.html", story(1))
     project.ingest()
@@ -268,7 +268,7 @@ def test_build_reads_one_snapshot(project, monkeypatch):
 
 
 def test_documents_reload_reads_only_what_a_publish_changed(project):
-    from feeds.build.publish import make_document
+    from feeds.publish.build import make_document
     from feeds.store.documents import load_documents, publish_documents
 
     when = datetime(2026, 11, 1, tzinfo=UTC)

@@ -11,7 +11,7 @@ from pathlib import Path
 
 import pytest
 
-from feeds.build import websub
+from feeds.publish import websub
 from tests.fixtures_serve import ROOT, Hub, Project, Served, hub, make_article, serve_project  # noqa: F401
 
 

@@ -128,7 +128,7 @@ def is_browser(accept: str) -> bool:
 
 def static_documents() -> dict[str, FeedDocument]:
     """The package's ``web/static`` files as documents under ``/feeds/``."""
-    from feeds.build.publish import make_document
+    from feeds.publish.build import make_document
 
     docs = {}
     folder = resources.files("feeds.web").joinpath("static")

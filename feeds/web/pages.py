@@ -10,7 +10,7 @@ from sqlalchemy import Connection
 from sqlalchemy.exc import SQLAlchemyError
 from werkzeug.exceptions import HTTPException
 
-from feeds.build.catalog import ALL, FORMAT_LABELS, FORMATS, feed_specs
+from feeds.publish.catalog import ALL, FORMAT_LABELS, FORMATS, feed_specs
 from feeds.store.articles import count_ingester_bugs
 from feeds.store.db import BUILT_VERSION, CHECKED_VERSION, get_changed_at
 from feeds.store.pushes import count_queued

@@ -1,6 +1,6 @@
 """WebSub: tell the hub which feeds changed after a publish (``hub.mode=publish``).
 
-Feeds carry ``rel="hub"`` and ``rel="self"`` links (see :mod:`feeds.build.render`);
+Feeds carry ``rel="hub"`` and ``rel="self"`` links (see :mod:`feeds.publish.render`);
 subscribers register with the hub, and the hub fetches a feed and pushes it to
 them when we ping it. One POST per changed feed URL (the form every hub
 accepts), each with a short timeout: a slow or absent hub is logged, never
@@ -21,7 +21,7 @@ import urllib.parse
 import urllib.request
 from collections.abc import Iterable
 
-from feeds.build.catalog import FORMATS
+from feeds.publish.catalog import FORMATS
 from feeds.config import Settings
 
 log = logging.getLogger(__name__)

@@ -30,7 +30,7 @@ from xml.sax.saxutils import escape, quoteattr
 from feedgen.feed import FeedGenerator
 from lxml import etree
 
-from feeds.build.catalog import FORMAT_LABELS, FORMATS, FeedSpec
+from feeds.publish.catalog import FORMAT_LABELS, FORMATS, FeedSpec
 from feeds.config import Settings
 from feeds.model import Article
 

@@ -10,8 +10,8 @@ from datetime import datetime
 
 from sqlalchemy import Connection, Engine
 
-from feeds.build.catalog import FORMATS, OPML_PATH, OPML_TYPE, feed_specs
-from feeds.build.render import EPOCH, RENDERERS, newest_update, render_opml
+from feeds.publish.catalog import FORMATS, OPML_PATH, OPML_TYPE, feed_specs
+from feeds.publish.render import EPOCH, RENDERERS, newest_update, render_opml
 from feeds.config import Settings
 from feeds.model import FeedDocument
 from feeds.store.articles import recent_articles, sections_in_use

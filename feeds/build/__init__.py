@@ -1,1 +1,0 @@
-"""Build: select each feed's newest items, render every format, publish what changed."""

@@ -1,0 +1,1 @@
+"""Publish: which feeds exist, render every format, write what changed, ping the hub."""
