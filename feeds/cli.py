@@ -136,13 +136,17 @@ def cmd_build(args: argparse.Namespace, settings: Settings) -> int:
     from feeds.publish import websub
     from feeds.publish.build import build
 
-    result = build(_open_store(settings), settings, force=args.force)
+    result = build(_open_store(settings), settings, force=args.force, full=args.force)
     if not result.built:
         print("nothing changed since the last build")
     else:
-        print(f"built: {len(result.changed)} document(s) changed")
-        for path in result.changed:
+        kind = "full build" if result.full else "build"
+        print(f"built: {len(result.changed)} document(s) changed ({kind}: {result.rendered} rendered "
+              f"in {result.seconds:.1f} s, {result.rendered / max(result.seconds, 1e-9):.0f} documents/s)")
+        for path in result.changed[:200]:
             print(f"  /{path}")
+        if len(result.changed) > 200:
+            print(f"  ... and {len(result.changed) - 200} more")
         websub.notify(settings, result.changed, result.removed, delay=websub.GRACE)
     return 0
 
@@ -308,7 +312,7 @@ def build_parser() -> argparse.ArgumentParser:
     p = add("ingest", cmd_ingest, "ingest the articles folder into the store, once", ("ingest", "store"))
     p.add_argument("--jobs", type=int, help="worker processes (default: one per core)")
     p = add("build", cmd_build, "render and publish the feeds that changed", ("store", "build"))
-    p.add_argument("--force", action="store_true", help="render even if no article changed")
+    p.add_argument("--force", action="store_true", help="render every document, even if no article changed")
     add("clock", cmd_clock, "run the scheduler alone (scan and rebuild on a timer); one active per database",
         ("ingest", "store", "build", "clock"))
     p = add("export", cmd_export, "write every feed, gzip twins and OPML to a folder (for a CDN or static host)",

@@ -29,7 +29,7 @@ class ConfigError(Exception):
 
 
 SLUG_RE = re.compile(rf"^[a-z0-9](?:[a-z0-9-]{{0,{MAX_SECTION - 2}}}[a-z0-9])?$")  # at most MAX_SECTION
-RESERVED_SLUGS = frozenset({"all"})
+RESERVED_SLUGS = frozenset({"all", "topics", "authors"})  # the all-sections feed, and the topic and author folders
 
 
 @dataclass(frozen=True)
@@ -44,6 +44,43 @@ class Section:
 
 
 @dataclass(frozen=True)
+class Named:
+    """A configured topic or author: its slug, the title its feed shows, and the labels
+    (tags, or byline spellings) that are it; each label is folded to a slug to match."""
+
+    slug: str
+    title: str
+    description: str = ""
+    aliases: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True)
+class Names:
+    """``config/topics.toml`` or ``config/authors.toml``: configured entries, merged labels,
+    a deny-list and the number of articles before a feed is published."""
+
+    entries: tuple[Named, ...] = ()
+    deny: frozenset[str] = frozenset()
+    min_articles: int = 1
+    merged: Mapping[str, str] = field(default_factory=dict)  # folded label -> slug, from the aliases
+
+    def slug_of(self, label: str) -> str | None:
+        """The feed slug a label belongs to, or None (nothing left after folding, or denied)."""
+        from feeds.slugs import fold
+
+        folded = fold(label)
+        slug = self.merged.get(folded, folded)
+        return slug if slug and slug not in self.deny else None
+
+    def entry(self, slug: str) -> Named | None:
+        return next((e for e in self.entries if e.slug == slug), None)
+
+    def fingerprint(self) -> str:
+        return repr((sorted(self.merged.items()), sorted(self.deny), self.min_articles,
+                     [(e.slug, e.title, e.description) for e in self.entries]))
+
+
+@dataclass(frozen=True)
 class Settings:
     """Validated settings; field metadata names the parser used for env/TOML values."""
 
@@ -52,6 +89,7 @@ class Settings:
     public_url: str = field(default="", metadata={"parse": "url_or_empty"})
     language: str = field(default="en", metadata={"parse": "language"})
     items_per_feed: int = field(default=50, metadata={"parse": "int", "min": 1, "max": 1000})
+    archive_max_age: int = field(default=86400, metadata={"parse": "int", "min": 0, "max": 31536000})
     scan_interval: int = field(default=60, metadata={"parse": "int", "min": 1, "max": 86400})
     rebuild_interval: int = field(default=30, metadata={"parse": "int", "min": 1, "max": 86400})
     cache_max_age: int = field(default=300, metadata={"parse": "int", "min": 0, "max": 86400})
@@ -71,6 +109,8 @@ class Settings:
     port: int = field(default=8000, metadata={"parse": "int", "min": 1, "max": 65535})
     config_dir: Path = field(default=Path("config"), metadata={"parse": "path"})
     sections: tuple[Section, ...] = field(default=(), metadata={"parse": None})
+    topics: Names = field(default=Names(min_articles=2), metadata={"parse": None})
+    authors: Names = field(default=Names(), metadata={"parse": None})
 
     @property
     def database(self) -> str:
@@ -210,6 +250,65 @@ def _load_sections(path: Path) -> tuple[Section, ...]:
     return tuple(sections)
 
 
+NAMES_FILES = {"topics": ("topic", 2), "authors": ("author", 1)}  # file stem -> (table name, default min_articles)
+
+
+def _load_names(path: Path, table: str, default_min: int) -> Names:
+    """``[[topic]]``/``[[author]]`` tables plus ``deny`` and ``min_articles``, validated:
+    an error names the file and the field."""
+    from feeds.slugs import fold
+
+    data = _read_toml(path)
+    where_file = str(path)
+    unknown = set(data) - {table, "deny", "min_articles"}
+    if unknown:
+        raise ConfigError(where_file, sorted(unknown)[0], "unknown key")
+    min_articles = data.get("min_articles", default_min)
+    if isinstance(min_articles, bool) or not isinstance(min_articles, int) or not 1 <= min_articles <= 1_000_000:
+        raise ConfigError(where_file, "min_articles", f"must be an integer from 1 (got {min_articles!r})")
+    deny = data.get("deny", [])
+    if not isinstance(deny, list) or not all(isinstance(v, str) for v in deny):
+        raise ConfigError(where_file, "deny", "must be a list of strings")
+    entries_raw = data.get(table, [])
+    if not isinstance(entries_raw, list):
+        raise ConfigError(where_file, table, f"must be an array of tables ([[{table}]])")
+    entries: list[Named] = []
+    merged: dict[str, str] = {}
+    owner: dict[str, str] = {}
+    for i, entry in enumerate(entries_raw):
+        where = f"{table}[{i}]"
+        if not isinstance(entry, dict):
+            raise ConfigError(where_file, where, "must be a table")
+        extra = set(entry) - {"slug", "title", "description", "aliases"}
+        if extra:
+            raise ConfigError(where_file, f"{where}.{sorted(extra)[0]}", "unknown key")
+        title = entry.get("title")
+        slug = entry.get("slug", fold(title) if isinstance(title, str) else None)
+        if not isinstance(slug, str) or not SLUG_RE.match(slug):
+            raise ConfigError(where_file, f"{where}.slug", f"must be a lowercase slug (got {slug!r})")
+        if title is None:
+            title = slug.replace("-", " ").title()
+        description = entry.get("description", "")
+        for key, value in (("title", title), ("description", description)):
+            if not isinstance(value, str):
+                raise ConfigError(where_file, f"{where}.{key}", "must be a string")
+        aliases = entry.get("aliases", [])
+        if not isinstance(aliases, list) or not all(isinstance(v, str) for v in aliases):
+            raise ConfigError(where_file, f"{where}.aliases", "must be a list of strings")
+        for label in [slug, title, *aliases]:
+            folded = fold(label)
+            if not folded:
+                raise ConfigError(where_file, f"{where}.aliases", f"{label!r} has no slug (nothing ASCII left)")
+            if owner.get(folded, where) != where:
+                raise ConfigError(where_file, f"{where}.aliases", f"{label!r} is already used by {owner[folded]}")
+            owner[folded] = where
+            if folded != slug:
+                merged[folded] = slug
+        entries.append(Named(slug, title, description, tuple(aliases)))
+    denied = frozenset(fold(label) for label in deny) - {""}
+    return Names(tuple(entries), denied, min_articles, merged)
+
+
 def load_settings(environ: Mapping[str, str] | None = None, *, require_config: bool = True) -> Settings:
     """Read the config folder, then apply the environment; raise ConfigError on any bad value.
 
@@ -262,6 +361,8 @@ def load_settings(environ: Mapping[str, str] | None = None, *, require_config: b
 
     sections = _load_sections(config_dir / "sections.toml")
     values["sections"] = sections
+    for stem, (table, default_min) in NAMES_FILES.items():
+        values[stem] = _load_names(config_dir / f"{stem}.toml", table, default_min)
     settings = Settings(**values)
     if settings.unknown_section == "default" and not settings.section(settings.default_section):
         raise ConfigError(

@@ -17,9 +17,9 @@ from sqlalchemy import Engine
 from feeds.publish.catalog import FORMATS
 from feeds.publish.build import render_documents
 from feeds.config import Settings
-from feeds.store.db import read_snapshot
+from feeds.store.db import build_transaction
 
-FEED_SUFFIXES = tuple("." + fmt for fmt in FORMATS)  # what may be cleaned up under out/feeds/
+FEED_SUFFIXES = (*("." + fmt for fmt in FORMATS), ".opml")  # what may be cleaned up under out/feeds/
 
 
 def _write_atomically(path: Path, data: bytes, mtime: float) -> None:
@@ -30,14 +30,30 @@ def _write_atomically(path: Path, data: bytes, mtime: float) -> None:
     os.replace(tmp, path)
 
 
+class _Discard(Exception):
+    """Raised to roll back the export's transaction: what it wrote was for its own reading."""
+
+
+def _render(engine: Engine, settings: Settings) -> list:
+    """Every document, rendered from one snapshot. Rendering brings the feed memberships in
+    step with the articles first; that is the build's to publish, so it is rolled back."""
+    documents: list = []
+    try:
+        with build_transaction(engine) as conn:
+            documents = render_documents(conn, settings)
+            raise _Discard
+    except _Discard:
+        pass
+    return documents
+
+
 def export(engine: Engine, settings: Settings, out: Path) -> tuple[int, int]:
     """Write the documents under ``out``; return (documents written, stale files removed).
 
-    Nothing is written when the store has no articles (the OPML list alone).
+    Nothing is written when the store has no articles (the OPML lists alone).
     """
-    with read_snapshot(engine) as conn:
-        documents = render_documents(conn, settings)
-    if len(documents) <= 1:
+    documents = _render(engine, settings)
+    if all(doc.path.endswith(".opml") for doc in documents):  # the OPML lists alone
         return 0, 0
     written: set[Path] = set()
     for doc in documents:
@@ -47,7 +63,7 @@ def export(engine: Engine, settings: Settings, out: Path) -> tuple[int, int]:
             _write_atomically(path, data, mtime)
             written.add(path)
     removed = 0
-    for path in (out / "feeds").glob("*"):
+    for path in (out / "feeds").rglob("*"):
         if path.is_file() and path not in written and path.name.removesuffix(".gz").endswith(FEED_SUFFIXES):
             path.unlink()
             removed += 1

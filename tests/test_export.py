@@ -30,10 +30,11 @@ def test_export_writes_every_feed_gzip_twins_and_opml(project, tmp_path):
     cdn = "https://cdn.harbourgazette.example/"
     result = project.cli("export", str(out), FEEDS_PUBLIC_URL=cdn)
     assert result.returncode == 0, result.stderr
-    assert "exported 10 document(s)" in result.stdout
+    assert "exported 15 document(s)" in result.stdout
 
-    expected = {f"feeds/{slug}.{fmt}" for slug in ("all", "news", "sport") for fmt in ("rss", "atom", "json")}
-    expected.add("feeds.opml")
+    sections = {f"feeds/{slug}.{fmt}" for slug in ("all", "news", "sport") for fmt in ("rss", "atom", "json")}
+    expected = sections | {f"feeds/authors/ada-quayside.{fmt}" for fmt in ("rss", "atom", "json")}
+    expected |= {"feeds.opml", "feeds/topics.opml", "feeds/authors.opml"}
     files = {p.relative_to(out).as_posix() for p in out.rglob("*") if p.is_file()}
     assert files == expected | {f + ".gz" for f in expected}
     for name in expected:
@@ -41,14 +42,14 @@ def test_export_writes_every_feed_gzip_twins_and_opml(project, tmp_path):
         assert gzip.decompress((out / (name + ".gz")).read_bytes()) == body
         if name.endswith(".json"):
             assert json.loads(body)["items"]
-        elif name != "feeds.opml":
+        elif not name.endswith(".opml"):
             parsed = feedparser.parse(body)
             assert not parsed.bozo, (name, parsed.bozo_exception)
             assert parsed.entries
     assert len(feedparser.parse((out / "feeds/all.atom").read_bytes()).entries) == 2
     opml = ET.fromstring((out / "feeds.opml").read_bytes())
     urls = {o.get("xmlUrl") for o in opml.iter("outline") if o.get("xmlUrl")}
-    assert urls == {cdn + name for name in expected if name != "feeds.opml"}
+    assert urls == {cdn + name for name in sections}  # feeds.opml: the sections, as before
     assert cdn + "feeds/sport.rss" in (out / "feeds/sport.rss").read_text()  # self links follow public_url
 
     # A section that empties loses its files on the next export; the rest are replaced in place.

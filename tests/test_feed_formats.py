@@ -195,11 +195,13 @@ def test_rebuild_is_byte_stable_and_touches_only_changed_feeds(served: Served) -
         again = served.server.get(p)
         assert again.body == r.body and again.header("ETag") == r.header("ETag")
         assert again.header("Last-Modified") == r.header("Last-Modified")
-    # an edited sport story changes the sport feeds and the all feeds, nothing else
+    # an edited sport story changes the feeds it is in (sport, all, its topic and its
+    # authors' feeds: in each, the subscription document, which holds it), nothing else
     edited = make_article(11, "sport", title="Story 11, corrected", content_hash="hash-11b")
     served.project.add(edited.replace(updated=edited.updated.replace(year=2025)))
     result = served.project.build()
-    assert sorted(result.changed) == sorted(f"feeds/{s}.{f}" for s in ("all", "sport") for f in ("rss", "atom", "json"))
+    feeds = ("all", "sport", "topics/ports", "authors/ann-lee", "authors/bo-chan")
+    assert sorted(result.changed) == sorted(f"feeds/{s}.{f}" for s in feeds for f in ("rss", "atom", "json"))
     for p in paths:
         same = served.server.get(p).body == before[p].body
         assert same == ("/sport." not in p and "/all." not in p), p

@@ -173,13 +173,13 @@ def test_a_failing_build_publishes_nothing(project, monkeypatch):
     project.add_page("s9.html", story(9, section="Sport"))
     project.ingest()
 
-    real = publish.publish_documents
+    real = publish.write_documents  # an incremental build's publish
 
-    def half_then_fail(conn, documents):
+    def half_then_fail(conn, documents, removed=()):
         real(conn, list(documents)[:2])  # writes some rows, then dies mid-publish
         raise RuntimeError("disk on fire")
 
-    monkeypatch.setattr(publish, "publish_documents", half_then_fail)
+    monkeypatch.setattr(publish, "write_documents", half_then_fail)
     with pytest.raises(RuntimeError):
         project.build()
     with project.engine.connect() as conn:
@@ -221,10 +221,15 @@ def test_build_reads_one_snapshot(project, monkeypatch):
 
     project.add_page("a.html", story(1))
     project.ingest()
-    real = publish.recent_articles
+    project.build()  # the first build fills the feed memberships; the next one is incremental
+    project.add_page("c.html", story(3))
+    project.ingest()
+    with project.engine.connect() as conn:
+        built = db.get_version(conn, db.ARTICLES_VERSION)
+    real = publish.members.feed_page
     calls = []
 
-    def render_then_push(conn, section, limit):
+    def render_then_push(conn, section, offset, limit):
         if not calls:
             # Another process commits a new article between the build's queries.
             late = _article(project, html=story(2))
@@ -243,7 +248,7 @@ def test_build_reads_one_snapshot(project, monkeypatch):
                 with project.engine.begin() as other:
                     upsert_article(other, late, datetime.now(UTC))
         calls.append(section)
-        return real(conn, section, limit)
+        return real(conn, section, offset, limit)
 
     done = threading.Event()
 
@@ -252,13 +257,14 @@ def test_build_reads_one_snapshot(project, monkeypatch):
             upsert_article(other, late, datetime.now(UTC))
         done.set()
 
-    monkeypatch.setattr(publish, "recent_articles", render_then_push)
+    monkeypatch.setattr(publish.members, "feed_page", render_then_push)
     project.build()
     if project.backend == "sqlite":
         assert done.wait(30)
     with project.engine.connect() as conn:
         docs = {r.path: r.body for r in conn.execute(select(feed_documents.c.path, feed_documents.c.body))}
-        assert db.get_version(conn, db.BUILT_VERSION) == 1
+        assert db.get_version(conn, db.BUILT_VERSION) == built
+    assert b"Story number 3" in docs["feeds/all.rss"]
     assert b"Story number 2" not in docs["feeds/all.rss"] and b"Story number 2" not in docs["feeds/news.rss"]
     monkeypatch.undo()
     assert project.build().built

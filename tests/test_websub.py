@@ -33,7 +33,8 @@ def test_publish_pings_the_hub_with_each_changed_feed(with_hub: Served, hub: Hub
     jobs = with_hub.project.jobs()
     with_hub.project.add(make_article(1), make_article(10, "sport"))
     jobs.rebuild()
-    want = feed_urls(with_hub, "all", "world", "sport")
+    # every feed: the hub's URL is new to them (and story 10 is new), topics and authors too
+    want = feed_urls(with_hub, "all", "world", "sport", "topics/ports", "authors/ann-lee", "authors/bo-chan")
     assert hub.wait_for(lambda pings: len(pings) >= len(want))
     assert set(hub.urls()) == want and len(hub.urls()) == len(want), "each changed feed once, not the OPML"
     for ping in hub.pings:
@@ -43,8 +44,8 @@ def test_publish_pings_the_hub_with_each_changed_feed(with_hub: Served, hub: Hub
         assert ping.fetched is not None and ping.fetched.status == 200
         assert b"Story" in ping.fetched.body
 
-    # a second story in sport: only the sport and all feeds are announced
-    with_hub.project.add(make_article(11, "sport"))
+    # a second story in sport, with no tags or authors: only the sport and all feeds are announced
+    with_hub.project.add(make_article(11, "sport", tags=(), authors=()))
     jobs.rebuild()
     want2 = feed_urls(with_hub, "all", "sport")
     assert hub.wait_for(lambda pings: len(pings) >= len(want) + len(want2))
@@ -57,7 +58,8 @@ def test_no_change_no_ping(with_hub: Served, hub: Hub) -> None:  # noqa: F811
     with_hub.project.add(make_article(1))
     result = with_hub.project.build()
     assert websub.notify(with_hub.settings, result.changed, result.removed) is not None
-    assert hub.wait_for(lambda pings: len(pings) >= 6) and len(hub.pings) == 6
+    # all, world and the two authors' feeds (one story is not enough for a topic feed)
+    assert hub.wait_for(lambda pings: len(pings) >= 12) and len(hub.pings) == 12
     again = with_hub.project.build(force=True)
     assert again.changed == []
     assert websub.notify(with_hub.settings, again.changed, again.removed) is None
@@ -68,9 +70,10 @@ def test_removed_feeds_are_not_announced(with_hub: Served) -> None:
     with_hub.project.build()
     with_hub.project.remove(make_article(10, "sport").id)
     result = with_hub.project.build()
-    assert set(result.removed) == {f"feeds/sport.{f}" for f in ("rss", "atom", "json")}
+    # sport goes, and so does the topic, down to one story (under min_articles)
+    assert set(result.removed) == {f"feeds/{s}.{f}" for s in ("sport", "topics/ports") for f in ("rss", "atom", "json")}
     urls = websub.changed_feed_urls(with_hub.settings, result.changed, result.removed)
-    assert set(urls) == feed_urls(with_hub, "all")
+    assert set(urls) == feed_urls(with_hub, "all", "authors/ann-lee", "authors/bo-chan")
 
 
 def test_feeds_carry_hub_and_self_links(with_hub: Served, hub: Hub) -> None:  # noqa: F811
@@ -95,7 +98,7 @@ def test_a_hub_that_fails_is_logged_not_raised(hub: Hub, caplog: pytest.LogCaptu
 
 def test_feeds_build_command_pings(tmp_path: Path, hub: Hub, database_url: str) -> None:  # noqa: F811
     project = Project(tmp_path, database_url, {"FEEDS_HUB_URL": hub.url})
-    project.add(make_article(1))
+    project.add(make_article(1, authors=()))
     env = {**os.environ, **project.environ, "PYTHONPATH": str(ROOT)}
     out = subprocess.run(
         [sys.executable, "-m", "feeds", "build"], cwd=tmp_path, env=env, capture_output=True, text=True, timeout=60

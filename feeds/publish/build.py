@@ -1,24 +1,63 @@
-"""Build every feed document from the store and publish the changed ones in one transaction."""
+"""Build the feed documents from the store and publish the changed ones in one transaction.
+
+A build is incremental: the articles changed since the last build (``article_changes``)
+say which feeds they were and are in; only those feeds' subscription documents and the
+archive pages whose items moved are rendered, and only documents whose bytes changed are
+written. A full build (the first after an upgrade, a changed configuration or release,
+``feeds build --force``) renders everything, on all cores when there is much to render,
+and makes the result the complete published set.
+"""
 
 from __future__ import annotations
 
 import gzip
 import hashlib
 import logging
+import multiprocessing
+import os
+import time
+import zlib
+from collections import Counter, deque
+from collections.abc import Iterable, Iterator
+from concurrent.futures import Future, ProcessPoolExecutor
 from dataclasses import dataclass, field
 from datetime import datetime
+from typing import Any
 
 from sqlalchemy import Connection, Engine
 
-from feeds.publish.catalog import FORMATS, OPML_PATH, OPML_TYPE, feed_specs
-from feeds.publish.render import EPOCH, RENDERERS, newest_update, render_opml
 from feeds.config import Settings
-from feeds.model import FeedDocument
-from feeds.store.articles import recent_articles, sections_in_use
+from feeds.model import Article, FeedDocument
+from feeds.publish.catalog import (
+    ALL,
+    FORMATS,
+    OPML_PATHS,
+    OPML_TYPE,
+    FeedSpec,
+    archive_pages,
+    feed_key,
+    min_items,
+    order_specs,
+    spec_for,
+    split_key,
+)
+from feeds.publish.render import EPOCH, RENDERERS, Page, newest_update, render_opml
+from feeds.store import feeds as members
 from feeds.store.db import ARTICLES_VERSION, BUILT_VERSION, build_transaction, get_version, set_version
-from feeds.store.documents import publish_documents
+from feeds.store.documents import publish_documents, write_documents
 
 log = logging.getLogger(__name__)
+
+# gzip level of the precompressed twins. Level 9 was the top cost of a build and buys
+# under 1% on feed XML over level 6 (bench/scale_bench.py prints both).
+GZIP_LEVEL = 6
+# Bump when a change to the code renders different bytes from the same articles: the
+# next build is then a full one (as is one after a new release, or a changed config).
+RENDER_VERSION = 1
+MEMBERS_VERSION = 1  # likewise for what puts an article in a feed
+MEMBERS_MARK = "catalogue_members"  # state keys: fingerprints of what the last build used
+RENDER_MARK = "catalogue_render"
+PARALLEL_FROM = 400  # documents in a full build before it renders in a process pool
 
 
 @dataclass
@@ -28,57 +67,306 @@ class BuildResult:
     built: bool
     changed: list[str] = field(default_factory=list)
     removed: list[str] = field(default_factory=list)
+    rendered: int = 0  # documents rendered (written or found unchanged)
+    full: bool = False
+    seconds: float = 0.0
 
 
 def make_document(path: str, content_type: str, body: bytes, last_modified: datetime) -> FeedDocument:
     """Bytes plus everything a response needs: a strong ETag over the bytes and a
     gzip twin compressed once here (mtime 0, so it is as stable as the body)."""
     etag = '"' + hashlib.sha256(body).hexdigest()[:32] + '"'
-    return FeedDocument(path, content_type, body, gzip.compress(body, 9, mtime=0), etag, last_modified)
+    return FeedDocument(path, content_type, body, gzip.compress(body, GZIP_LEVEL, mtime=0), etag, last_modified)
+
+
+def render_page(settings: Settings, spec: FeedSpec, page: Page, items: list[Article]) -> list[FeedDocument]:
+    """One page of one feed (the subscription document or an archive page) in every format."""
+    last = newest_update(items)
+    return [
+        make_document(spec.path(fmt, page.number), content_type, RENDERERS[fmt](settings, spec, items, page), last)
+        for fmt, content_type in FORMATS.items()
+    ]
+
+
+def _render_task(args: tuple[Settings, FeedSpec, Page, list[Article]]) -> list[FeedDocument]:
+    return render_page(*args)
+
+
+# -- which feeds an article is in --------------------------------------------------------
+
+
+def feeds_of(settings: Settings, section: str, tags: Iterable[str], authors: Iterable[str]) -> dict[str, str]:
+    """``{feed: label}``: the all-sections feed, the article's section, its topics, its authors."""
+    out = {ALL: ALL, feed_key("section", section): section}
+    for kind, names, labels in (("topic", settings.topics, tags), ("author", settings.authors, authors)):
+        for label in labels:
+            slug = names.slug_of(label)
+            if slug is not None:
+                out.setdefault(feed_key(kind, slug), label.strip())
+    return out
+
+
+def _fingerprint(*parts: object) -> int:
+    return zlib.crc32(repr(parts).encode("utf-8")) & 0x7FFFFFFF
+
+
+def members_fingerprint(settings: Settings) -> int:
+    return _fingerprint(MEMBERS_VERSION, settings.topics.fingerprint(), settings.authors.fingerprint())
+
+
+def render_fingerprint(settings: Settings) -> int:
+    """What the bytes of a document depend on besides its items."""
+    s = settings
+    return _fingerprint(RENDER_VERSION, members_fingerprint(s), s.title, s.site_url, s.base_url,
+                        s.language, s.items_per_feed, s.cache_max_age, s.hub_url, s.sections)
+
+
+def rebuild_memberships(conn: Connection, settings: Settings) -> None:
+    """Fill ``feed_items`` and ``feed_stats`` from every article (after an upgrade, or a
+    change to what puts an article in a feed). A feed's label is its oldest article's."""
+    members.reset(conn)
+    counts: dict[str, list[Any]] = {}
+    batch: list[dict[str, Any]] = []
+    for article_id, section, published, tags, authors in members.all_article_meta(conn):
+        for feed, label in feeds_of(settings, section, tags, authors).items():
+            batch.append({"feed": feed, "article_id": article_id, "published": published})
+            entry = counts.setdefault(feed, [0, label])
+            entry[0] += 1
+        if len(batch) >= 20_000:
+            members.add_items(conn, batch)
+            batch = []
+    members.add_items(conn, batch)
+    members.write_stats(conn, {}, {feed: (n, label[:200]) for feed, (n, label) in counts.items()})
+
+
+@dataclass
+class Dirty:
+    """What a build's changes did to one feed: positions ``(published, article_id)`` that
+    changed (old and new), whether items moved (added, removed or re-dated), item counts."""
+
+    positions: list[tuple[datetime, str]] = field(default_factory=list)
+    shifted: bool = False
+    before: int = 0
+    after: int = 0
+    label: str = ""
+
+
+def apply_changes(conn: Connection, settings: Settings) -> dict[str, Dirty]:
+    """Bring ``feed_items`` and ``feed_stats`` in step with the articles changed since the
+    last build; return what changed, per feed."""
+    last, ids = members.pending_changes(conn)
+    if not ids:
+        return {}
+    old = members.memberships(conn, ids)
+    new: dict[tuple[str, str], datetime] = {}
+    labels: dict[str, str] = {}
+    for article_id, section, published, tags, authors in members.article_meta(conn, ids):
+        for feed, label in feeds_of(settings, section, tags, authors).items():
+            new[(feed, article_id)] = published
+            labels.setdefault(feed, label)
+    dirty: dict[str, Dirty] = {}
+    gone: list[tuple[str, str]] = []
+    added: list[dict[str, Any]] = []
+    delta: Counter[str] = Counter()
+    for key in old.keys() | new.keys():
+        feed, article_id = key
+        o, n = old.get(key), new.get(key)
+        d = dirty.setdefault(feed, Dirty())
+        if o is not None:
+            d.positions.append((o, article_id))
+        if n is not None and n != o:
+            d.positions.append((n, article_id))
+        if o != n:
+            d.shifted = True
+            if o is not None:
+                gone.append(key)
+            if n is not None:
+                added.append({"feed": feed, "article_id": article_id, "published": n})
+            delta[feed] += (n is not None) - (o is not None)
+    before = members.stats(conn, sorted(dirty))
+    after: dict[str, tuple[int, str]] = {}
+    for feed, d in dirty.items():
+        count, label = before.get(feed, (0, labels.get(feed, "")[:200]))
+        d.before, d.label = count, label
+        d.after = count + delta[feed]
+        after[feed] = (d.after, label)
+    members.remove_items(conn, gone)
+    members.add_items(conn, added)
+    members.write_stats(conn, before, after)
+    members.clear_changes(conn, last)
+    return dirty
+
+
+# -- rendering -----------------------------------------------------------------------------
+
+
+def _listed(settings: Settings, kind: str, count: int) -> bool:
+    return count >= min_items(settings, kind)
+
+
+def _all_paths(spec: FeedSpec, pages: Iterable[int | None]) -> list[str]:
+    return [spec.path(fmt, page) for page in pages for fmt in FORMATS]
+
+
+def render_dirty(conn: Connection, settings: Settings, dirty: dict[str, Dirty]) -> tuple[list[FeedDocument], list[str]]:
+    """The documents the changes touch, and the paths they withdraw."""
+    size = settings.items_per_feed
+    documents: list[FeedDocument] = []
+    removed: list[str] = []
+    listings: set[str] = set()  # kinds whose OPML list changed
+    for feed in sorted(dirty):
+        d = dirty[feed]
+        kind, _ = split_key(feed)
+        spec = spec_for(settings, feed, d.label)
+        was, now = _listed(settings, kind, d.before), _listed(settings, kind, d.after)
+        old_pages = archive_pages(d.before, settings) if was else 0
+        new_pages = archive_pages(d.after, settings) if now else 0
+        if was != now:
+            listings.add("section" if kind == "all" else kind)
+        if not now:
+            removed += _all_paths(spec, [None, *range(1, old_pages + 1)])
+            continue
+        if not was:
+            pages: Iterable[int] = range(1, new_pages + 1)
+        else:
+            ranks = [members.older_count(conn, feed, published, article_id) for published, article_id in d.positions]
+            archived_now = max(0, d.after - size)
+            if d.shifted:
+                starts = [r for r in [*ranks, max(0, d.before - size) - 1, archived_now - 1] if r >= 0]
+                pages = range(min(starts) // size + 1, new_pages + 1) if starts else range(0)
+            else:
+                pages = sorted({r // size + 1 for r in ranks if r < archived_now})
+            removed += _all_paths(spec, range(new_pages + 1, old_pages + 1))
+        documents += render_page(settings, spec, Page(None, new_pages), members.feed_page(conn, feed, 0, size))
+        for number in pages:
+            start, end = (number - 1) * size, min(number * size, d.after - size)
+            items = members.feed_page(conn, feed, d.after - end, end - start)
+            documents += render_page(settings, spec, Page(number, new_pages), items)
+    for kind in sorted(listings):
+        documents.append(render_listing(conn, settings, kind))
+    return documents, removed
+
+
+def listed_specs(conn: Connection, settings: Settings, kind: str) -> list[tuple[FeedSpec, int]]:
+    """``(spec, items)`` of the published feeds of one kind ("section" includes all), in catalogue order."""
+    if kind == "section":
+        rows = members.listed_stats(conn, "section/", 1) + members.listed_stats(conn, ALL, 1)
+        rows = [r for r in rows if r[0] == ALL or r[0].startswith("section/")]
+    else:
+        rows = members.listed_stats(conn, f"{kind}/", min_items(settings, kind))
+    counts = {feed: n for feed, n, _ in rows}
+    specs = order_specs(settings, [spec_for(settings, feed, label) for feed, _, label in rows])
+    return [(spec, counts[spec.key]) for spec in specs]
+
+
+def render_listing(conn: Connection, settings: Settings, kind: str) -> FeedDocument:
+    """The OPML list of one kind: ``feeds.opml`` (the sections and all), ``feeds/topics.opml``,
+    ``feeds/authors.opml``. Its Last-Modified is the all-sections feed's."""
+    specs = [spec for spec, _ in listed_specs(conn, settings, kind)]
+    what = {"section": "feeds", "topic": "topic feeds", "author": "author feeds"}[kind]
+    last = members.newest_update(conn, ALL, settings.items_per_feed) or EPOCH
+    return make_document(OPML_PATHS[kind], OPML_TYPE, render_opml(settings, specs, what), last)
+
+
+def _tasks(conn: Connection, settings: Settings) -> Iterator[tuple[Settings, FeedSpec, Page, list[Article]]]:
+    """Every page of every published feed, as render tasks, reading each feed once, newest first."""
+    size = settings.items_per_feed
+    for kind in ("section", "topic", "author"):
+        for spec, count in listed_specs(conn, settings, kind):
+            pages = archive_pages(count, settings)
+            # newest first: the subscription document, the newest (partial) page, then full pages
+            sizes = [(None, size)] + [
+                (n, min(n * size, count - size) - (n - 1) * size) for n in range(pages, 0, -1)
+            ]
+            articles = members.feed_articles(conn, spec.key)
+            for number, length in sizes:
+                items = [a for _, a in zip(range(length), articles)]
+                if items:
+                    yield settings, spec, Page(number, pages), items
+            for _ in articles:  # an item beyond what the count said: never, in one snapshot
+                break
+
+
+def render_everything(conn: Connection, settings: Settings, *, workers: int | None = None) -> Iterator[FeedDocument]:
+    """Every document, rendered in a process pool when there are many (``workers``: the
+    number of processes, default all cores; 1 renders here)."""
+    total = sum(archive_pages(n, settings) + 1 for kind in ("section", "topic", "author")
+                for _, n in listed_specs(conn, settings, kind)) * len(FORMATS)
+    workers = workers or os.cpu_count() or 1
+    if workers == 1 or total < PARALLEL_FROM:
+        for task in _tasks(conn, settings):
+            yield from render_page(*task)
+    else:
+        with ProcessPoolExecutor(workers, mp_context=multiprocessing.get_context("spawn")) as pool:
+            pending: deque[Future[list[FeedDocument]]] = deque()
+            for task in _tasks(conn, settings):
+                pending.append(pool.submit(_render_task, task))
+                while len(pending) >= workers * 4:
+                    yield from pending.popleft().result()
+            while pending:
+                yield from pending.popleft().result()
+    for kind in ("section", "topic", "author"):
+        yield render_listing(conn, settings, kind)
+
+
+def sync_memberships(conn: Connection, settings: Settings) -> tuple[dict[str, Dirty], bool]:
+    """Bring the membership tables in step with the articles; (what changed, whether they
+    were filled again from scratch, which makes every feed dirty)."""
+    fingerprint = members_fingerprint(settings)
+    if members.get_mark(conn, MEMBERS_MARK) != fingerprint:
+        rebuild_memberships(conn, settings)
+        members.set_mark(conn, MEMBERS_MARK, fingerprint)
+        return {}, True
+    return apply_changes(conn, settings), False
 
 
 def render_documents(conn: Connection, settings: Settings) -> list[FeedDocument]:
-    """Every feed in every format, and the OPML list, from one consistent read.
-
-    A feed whose query comes back empty (its last article went between the two
-    reads) is left out, and so out of the OPML: a feed is never published empty.
-    """
-    selected = [
-        (spec, recent_articles(conn, spec.section, settings.items_per_feed))
-        for spec in feed_specs(settings, sections_in_use(conn))
-    ]
-    specs = [spec for spec, items in selected if items]
-    documents: list[FeedDocument] = []
-    newest_overall = EPOCH
-    for spec, items in selected:
-        if spec not in specs:
-            continue
-        last = newest_update(items)
-        newest_overall = max(newest_overall, last)
-        for fmt, content_type in FORMATS.items():
-            body = RENDERERS[fmt](settings, spec, items)
-            documents.append(make_document(spec.path(fmt), content_type, body, last))
-    documents.append(make_document(OPML_PATH, OPML_TYPE, render_opml(settings, specs), newest_overall))
-    return documents
+    """Every document, from the store as it is now (``feeds export``): the memberships are
+    brought in step first, in the caller's transaction."""
+    sync_memberships(conn, settings)
+    return list(render_everything(conn, settings, workers=1))
 
 
-def build(engine: Engine, settings: Settings, *, force: bool = False) -> BuildResult:
+def build(engine: Engine, settings: Settings, *, force: bool = False, full: bool = False,
+          workers: int | None = None) -> BuildResult:
     """Rebuild if articles changed since the last build (or ``force``), publishing atomically.
 
+    ``full`` renders every document (as does the first build after a change of
+    configuration or release); otherwise only those the changed articles touch.
     The read of the articles and the write of the documents share one
     transaction, so a web process sees either the old set or the new set,
     never a mix, and a failure leaves the last good documents in place.
     ``build_transaction`` makes that read one snapshot and keeps two builds
     (two processes) from interleaving, on PostgreSQL and SQLite alike.
     """
+    started = time.perf_counter()
     with build_transaction(engine) as conn:
         articles_version = get_version(conn, ARTICLES_VERSION)
-        if not force and articles_version == get_version(conn, BUILT_VERSION):
+        if not force and not full and articles_version == get_version(conn, BUILT_VERSION):
             return BuildResult(built=False)
-        documents = render_documents(conn, settings)
-        changed = publish_documents(conn, documents)
+        dirty, refilled = sync_memberships(conn, settings)
+        fingerprint = render_fingerprint(settings)
+        full = full or refilled or members.get_mark(conn, RENDER_MARK) != fingerprint
+        if full:
+            paths: set[str] = set()
+
+            def counted() -> Iterator[FeedDocument]:
+                for doc in render_everything(conn, settings, workers=workers):
+                    paths.add(doc.path)
+                    yield doc
+
+            changed = publish_documents(conn, counted())
+            members.set_mark(conn, RENDER_MARK, fingerprint)
+            rendered = len(paths)
+            gone = [p for p in changed if p not in paths]
+        else:
+            documents, removed = render_dirty(conn, settings, dirty)
+            rendered = len(documents)
+            changed = write_documents(conn, documents, removed)
+            gone = [p for p in changed if p in set(removed)]
         set_version(conn, BUILT_VERSION, articles_version)
+    seconds = time.perf_counter() - started
     if changed:
-        log.info("published %d changed document(s): %s", len(changed), ", ".join(changed))
-    rendered = {doc.path for doc in documents}
-    return BuildResult(built=True, changed=changed, removed=[p for p in changed if p not in rendered])
+        shown = ", ".join(changed[:20]) + (f", ... ({len(changed)} in all)" if len(changed) > 20 else "")
+        log.info("published %d changed document(s) in %.2f s: %s", len(changed), seconds, shown)
+    return BuildResult(built=True, changed=changed, removed=gone, rendered=rendered, full=full, seconds=seconds)

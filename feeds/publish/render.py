@@ -23,6 +23,7 @@ from __future__ import annotations
 import json
 import re
 from collections.abc import Sequence
+from dataclasses import dataclass
 from datetime import UTC, datetime
 from urllib.parse import quote, urlsplit
 from xml.sax.saxutils import escape, quoteattr
@@ -37,6 +38,7 @@ from feeds.model import Article
 GENERATOR = "feeds"
 EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
 ATOM_NS = "http://www.w3.org/2005/Atom"
+FH_NS = "http://purl.org/syndication/history/1.0"  # RFC 5005's fh:archive
 STYLESHEETS = {"rss": "style-rss.xsl", "atom": "style-atom.xsl"}
 # The date part of the tag: URIs minted for ids that are not URLs (RFC 4151). It
 # is part of every such id, so it must never change.
@@ -53,13 +55,44 @@ _RSS_PLAIN = re.compile(rb"(<(title|category|dc:creator)>)([^<]*)(</\2>)")
 _PARSER = etree.XMLParser(remove_blank_text=True, resolve_entities=False, no_network=True)
 
 
+@dataclass(frozen=True)
+class Page:
+    """Where a document sits in its feed's RFC 5005 chain: the subscription document
+    (``number`` None) or archive page ``number`` (1 = the oldest) of ``pages``."""
+
+    number: int | None = None
+    pages: int = 0
+
+    def links(self, settings: Settings, spec: FeedSpec, fmt: str) -> list[tuple[str, str]]:
+        """``(rel, href)`` of the archive links: ``prev-archive`` (older), ``next-archive``
+        (newer) and ``current`` (the subscription document)."""
+        url = settings.base_url
+        if self.number is None:
+            return [("prev-archive", url + spec.path(fmt, self.pages))] if self.pages else []
+        links = [("current", url + spec.path(fmt))]
+        if self.number > 1:
+            links.append(("prev-archive", url + spec.path(fmt, self.number - 1)))
+        if self.number < self.pages:
+            links.append(("next-archive", url + spec.path(fmt, self.number + 1)))
+        return links
+
+    def older(self) -> int | None:
+        """The page holding the items just older than this document's, if any (JSON Feed's ``next_url``)."""
+        if self.number is None:
+            return self.pages or None
+        return self.number - 1 or None
+
+
+SUBSCRIPTION = Page()
+
+
 def newest_update(items: Sequence[Article]) -> datetime:
     """The feed's own modification time: the latest ``updated`` of its items."""
     return max((a.updated for a in items), default=EPOCH)
 
 
-def feed_url(settings: Settings, spec: FeedSpec, fmt: str) -> str:
-    return settings.base_url + spec.path(fmt)
+def feed_url(settings: Settings, spec: FeedSpec, fmt: str, page: Page = SUBSCRIPTION) -> str:
+    return settings.base_url + spec.path(fmt, page.number)
 
 
 def clean(value: str) -> str:
@@ -120,11 +153,11 @@ def _categories(settings: Settings, article: Article) -> list[tuple[str, str]]:
     return out
 
 
-def _generator(settings: Settings, spec: FeedSpec, items: Sequence[Article], fmt: str) -> FeedGenerator:
+def _generator(settings: Settings, spec: FeedSpec, items: Sequence[Article], fmt: str, page: Page) -> FeedGenerator:
     fg = FeedGenerator()
     fg.load_extension("dc", atom=False, rss=True)
     fg.load_extension("media", atom=True, rss=True)
-    self_url = feed_url(settings, spec, fmt)
+    self_url = feed_url(settings, spec, fmt, page)
     fg.id(feed_id(settings, spec))
     fg.title(clean(spec.title))
     fg.description(clean(spec.description) or clean(spec.title))
@@ -172,13 +205,40 @@ def _serialize(root: etree._Element, stylesheet: str) -> bytes:
     return etree.tostring(root.getroottree(), pretty_print=True, xml_declaration=True, encoding="UTF-8")
 
 
-def render_rss(settings: Settings, spec: FeedSpec, items: Sequence[Article]) -> bytes:
-    fg = _generator(settings, spec, items, "rss")
+def _archive_links(anchor: etree._Element, links: list[tuple[str, str]], fmt: str,
+                   archived: bool) -> None:
+    """RFC 5005 links after ``anchor`` (the self link, or the hub link after it) as
+    ``atom:link`` (in RSS too), and ``fh:archive`` on an archive page."""
+    for rel, href in reversed(links):
+        anchor.addnext(etree.Element(f"{{{ATOM_NS}}}link", href=href, rel=rel, type=FORMATS[fmt].split(";")[0]))
+    if archived:
+        anchor.addnext(etree.Element(f"{{{FH_NS}}}archive"))
+
+
+def _with_namespaces(root: etree._Element, extra: dict[str, str]) -> etree._Element:
+    """``root`` re-made with ``extra`` namespace declarations on it (lxml cannot add them in place)."""
+    nsmap = {**root.nsmap, **extra}
+    new = etree.Element(root.tag, attrib=dict(root.attrib), nsmap=nsmap)
+    new.text = root.text
+    new.extend(list(root))
+    return new
+
+
+def render_rss(settings: Settings, spec: FeedSpec, items: Sequence[Article], page: Page = SUBSCRIPTION) -> bytes:
+    fg = _generator(settings, spec, items, "rss", page)
     root = etree.fromstring(fg.rss_str(), _PARSER)
+    self_link = root.find(f"channel/{{{ATOM_NS}}}link[@rel='self']")
+    assert self_link is not None
+    anchor = self_link
     if settings.hub_url:  # feedgen's RSS drops rel=hub: put it after the self link
-        self_link = root.find(f"channel/{{{ATOM_NS}}}link[@rel='self']")
-        assert self_link is not None
-        self_link.addnext(etree.Element(f"{{{ATOM_NS}}}link", href=settings.hub_url, rel="hub"))
+        anchor = etree.Element(f"{{{ATOM_NS}}}link", href=settings.hub_url, rel="hub")
+        self_link.addnext(anchor)
+    links = page.links(settings, spec, "rss")
+    if links:
+        if page.number is not None:
+            root = _with_namespaces(root, {"fh": FH_NS})
+            anchor = root.find(f"channel/{{{ATOM_NS}}}link[@rel='{'hub' if settings.hub_url else 'self'}']")
+        _archive_links(anchor, links, "rss", page.number is not None)
     return _RSS_PLAIN.sub(_hex_references, _serialize(root, STYLESHEETS["rss"]))
 
 
@@ -187,9 +247,16 @@ def _hex_references(match: re.Match[bytes]) -> bytes:
     return match.group(1) + text + match.group(4)
 
 
-def render_atom(settings: Settings, spec: FeedSpec, items: Sequence[Article]) -> bytes:
-    fg = _generator(settings, spec, items, "atom")
+def render_atom(settings: Settings, spec: FeedSpec, items: Sequence[Article], page: Page = SUBSCRIPTION) -> bytes:
+    fg = _generator(settings, spec, items, "atom", page)
     root = etree.fromstring(fg.atom_str(), _PARSER)
+    links = page.links(settings, spec, "atom")
+    if links:
+        if page.number is not None:
+            root = _with_namespaces(root, {"fh": FH_NS})
+        anchor = root.find(f"{{{ATOM_NS}}}link[@rel='self']")
+        assert anchor is not None
+        _archive_links(anchor, links, "atom", page.number is not None)
     # feedgen loses rel/type on entry links; RFC 4287 defaults rel to alternate,
     # but readers and validators are happier when it is said.
     for link in root.iterfind(f"{{{ATOM_NS}}}entry/{{{ATOM_NS}}}link"):
@@ -202,17 +269,19 @@ def _iso(value: datetime) -> str:
     return value.astimezone(UTC).isoformat().replace("+00:00", "Z")
 
 
-def render_json(settings: Settings, spec: FeedSpec, items: Sequence[Article]) -> bytes:
-    """JSON Feed 1.1 (https://www.jsonfeed.org/version/1.1/)."""
+def render_json(settings: Settings, spec: FeedSpec, items: Sequence[Article], page: Page = SUBSCRIPTION) -> bytes:
+    """JSON Feed 1.1 (https://www.jsonfeed.org/version/1.1/); ``next_url`` leads to the older items."""
     feed: dict[str, object] = {
         "version": "https://jsonfeed.org/version/1.1",
         "title": clean(spec.title),
         "home_page_url": settings.site_url,
-        "feed_url": feed_url(settings, spec, "json"),
+        "feed_url": feed_url(settings, spec, "json", page),
         "description": clean(spec.description) or clean(spec.title),
         "language": settings.language,
         "authors": [{"name": clean(settings.title), "url": settings.site_url}],
     }
+    if (older := page.older()) is not None:
+        feed["next_url"] = settings.base_url + spec.path("json", older)
     if settings.hub_url:
         feed["hubs"] = [{"type": "WebSub", "url": settings.hub_url}]
     entries: list[dict[str, object]] = []
@@ -242,7 +311,7 @@ def render_json(settings: Settings, spec: FeedSpec, items: Sequence[Article]) ->
 RENDERERS = {"rss": render_rss, "atom": render_atom, "json": render_json}
 
 
-def render_opml(settings: Settings, specs: Sequence[FeedSpec]) -> bytes:
+def render_opml(settings: Settings, specs: Sequence[FeedSpec], what: str = "feeds") -> bytes:
     """OPML 2.0 listing every feed (RSS and Atom and JSON), for importing into a reader.
 
     No dates in it: it changes only when the list of feeds does. No ``<docs>``
@@ -252,7 +321,7 @@ def render_opml(settings: Settings, specs: Sequence[FeedSpec]) -> bytes:
         '<?xml version="1.0" encoding="UTF-8"?>',
         '<opml version="2.0">',
         "  <head>",
-        f"    <title>{_text(settings.title)} feeds</title>",
+        f"    <title>{_text(settings.title)} {_text(what)}</title>",
         f"    <ownerName>{_text(settings.title)}</ownerName>",
         "  </head>",
         "  <body>",

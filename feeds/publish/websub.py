@@ -21,7 +21,7 @@ import urllib.parse
 import urllib.request
 from collections.abc import Iterable
 
-from feeds.publish.catalog import FORMATS
+from feeds.publish.catalog import FORMATS, is_archive
 from feeds.config import Settings
 
 log = logging.getLogger(__name__)
@@ -35,13 +35,14 @@ USER_AGENT = "feeds-websub/1 (+https://www.w3.org/TR/websub/)"
 
 
 def changed_feed_urls(settings: Settings, changed: Iterable[str], removed: Iterable[str] = ()) -> list[str]:
-    """Public URLs of the feeds among ``changed`` document paths (not OPML, not removed ones)."""
+    """Public URLs of the feeds among ``changed`` document paths (not OPML, not removed ones,
+    not archive pages: a hub's subscribers follow the subscription documents)."""
     gone = set(removed)
     suffixes = tuple("." + fmt for fmt in FORMATS)
     return [
         settings.base_url + path
         for path in changed
-        if path.startswith("feeds/") and path.endswith(suffixes) and path not in gone
+        if path.startswith("feeds/") and path.endswith(suffixes) and path not in gone and not is_archive(path)
     ]
 
 

@@ -12,7 +12,7 @@ from sqlalchemy.dialects import postgresql, sqlite
 from feeds.limits import check_limits
 from feeds.model import FILE_SOURCE_PREFIX, Article
 from feeds.store.db import ARTICLES_VERSION, bump_version, insert_ignore
-from feeds.store.schema import articles, sources
+from feeds.store.schema import article_changes, articles, sources
 
 
 class Change(str, Enum):
@@ -20,6 +20,14 @@ class Change(str, Enum):
     UPDATED = "updated"
     UNCHANGED = "unchanged"
     STALE = "stale"  # an older version than the one stored, which is kept
+
+
+def note_changes(conn: Connection, article_ids: list[str]) -> None:
+    """Log changed articles for the next build (``article_changes``) and move the counter,
+    in the caller's transaction: the build re-renders only what these articles touch."""
+    if article_ids:
+        conn.execute(article_changes.insert(), [{"article_id": i} for i in article_ids])
+        bump_version(conn, ARTICLES_VERSION)
 
 
 def _no_nul(value: str) -> str:
@@ -94,7 +102,7 @@ def upsert_article(conn: Connection, article: Article, written_at: datetime | No
     # loop covers the row vanishing (a concurrent retraction) in between.
     while True:
         if insert_ignore(conn, articles, _row_values(article)):
-            bump_version(conn, ARTICLES_VERSION)
+            note_changes(conn, [article.id])
             return Change.INGESTED
         existing = conn.execute(
             select(articles.c.content_hash, articles.c.updated, articles.c.source, articles.c.section)
@@ -113,7 +121,7 @@ def upsert_article(conn: Connection, article: Article, written_at: datetime | No
             return Change.STALE
         article = dated
     conn.execute(update(articles).where(articles.c.id == article.id).values(**_row_values(article)))
-    bump_version(conn, ARTICLES_VERSION)
+    note_changes(conn, [article.id])
     return Change.UPDATED
 
 
@@ -128,7 +136,7 @@ def delete_article(conn: Connection, article_id: str) -> bool:
     """Retract an article from every feed; True if it existed."""
     gone = conn.execute(delete(articles).where(articles.c.id == article_id)).rowcount > 0
     if gone:
-        bump_version(conn, ARTICLES_VERSION)
+        note_changes(conn, [article_id])
     return gone
 
 
@@ -192,7 +200,6 @@ def count_ingester_bugs(conn: Connection) -> int:
 def forget_source(conn: Connection, source: str) -> bool:
     """Drop a vanished file and the articles it brought; True if an article went."""
     conn.execute(delete(sources).where(sources.c.source == source))
-    gone = conn.execute(delete(articles).where(articles.c.source == source)).rowcount > 0
-    if gone:
-        bump_version(conn, ARTICLES_VERSION)
-    return gone
+    ids = list(conn.execute(delete(articles).where(articles.c.source == source).returning(articles.c.id)).scalars())
+    note_changes(conn, ids)
+    return bool(ids)

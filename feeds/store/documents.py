@@ -3,13 +3,15 @@
 from __future__ import annotations
 
 from collections.abc import Iterable, Mapping
-from datetime import timedelta
+from datetime import datetime, timedelta
 
 from sqlalchemy import Connection, delete, insert, select, update
 
 from feeds.model import FeedDocument
 from feeds.store.db import DOCUMENTS_VERSION, bump_version
 from feeds.store.schema import feed_documents
+
+CHUNK = 500  # paths per IN (...)
 
 
 def publish_documents(conn: Connection, documents: Iterable[FeedDocument]) -> list[str]:
@@ -34,31 +36,60 @@ def publish_documents(conn: Connection, documents: Iterable[FeedDocument]) -> li
     wanted: set[str] = set()
     for doc in documents:
         wanted.add(doc.path)
-        etag, previous = current.get(doc.path, (None, None))
-        if etag == doc.etag:
-            continue
-        last_modified = doc.last_modified
-        if previous is not None and last_modified <= previous:
-            last_modified = previous.replace(microsecond=0) + timedelta(seconds=1)
-        values = {
-            "content_type": doc.content_type,
-            "body": doc.body,
-            "gzip_body": doc.gzip_body,
-            "etag": doc.etag,
-            "last_modified": last_modified,
-        }
-        if doc.path in current:
-            conn.execute(update(feed_documents).where(feed_documents.c.path == doc.path).values(**values))
-        else:
-            conn.execute(insert(feed_documents).values(path=doc.path, **values))
-        changed.append(doc.path)
+        if _write(conn, doc, current.get(doc.path)):
+            changed.append(doc.path)
     obsolete = sorted(set(current) - wanted)
-    if obsolete:
-        conn.execute(delete(feed_documents).where(feed_documents.c.path.in_(obsolete)))
-        changed.extend(obsolete)
+    for start in range(0, len(obsolete), CHUNK):
+        conn.execute(delete(feed_documents).where(feed_documents.c.path.in_(obsolete[start : start + CHUNK])))
+    changed.extend(obsolete)
     if changed:
         bump_version(conn, DOCUMENTS_VERSION)
     return changed
+
+
+def write_documents(conn: Connection, documents: Iterable[FeedDocument], removed: Iterable[str] = ()) -> list[str]:
+    """Publish ``documents`` and withdraw ``removed``, leaving every other published document
+    as it is (an incremental build): only the rows of these paths are read. Same rules as
+    :func:`publish_documents`; returns the paths that changed."""
+    docs = list(documents)
+    current: dict[str, tuple[str, datetime]] = {}
+    paths = [d.path for d in docs]
+    for start in range(0, len(paths), CHUNK):
+        chunk = paths[start : start + CHUNK]
+        query = select(feed_documents.c.path, feed_documents.c.etag, feed_documents.c.last_modified)
+        current.update({r.path: (r.etag, r.last_modified) for r in conn.execute(query.where(feed_documents.c.path.in_(chunk)))})
+    changed = [doc.path for doc in docs if _write(conn, doc, current.get(doc.path))]
+    gone = sorted(set(removed) - set(paths))
+    for start in range(0, len(gone), CHUNK):
+        chunk = gone[start : start + CHUNK]
+        deleted = conn.execute(delete(feed_documents).where(feed_documents.c.path.in_(chunk)).returning(feed_documents.c.path))
+        changed.extend(sorted(deleted.scalars()))
+    if changed:
+        bump_version(conn, DOCUMENTS_VERSION)
+    return changed
+
+
+def _write(conn: Connection, doc: FeedDocument, published: tuple[str, datetime] | None) -> bool:
+    """Write ``doc`` unless ``published`` (its row's ETag and Last-Modified) says the same bytes
+    are there; True if written."""
+    etag, previous = published or (None, None)
+    if etag == doc.etag:
+        return False
+    last_modified = doc.last_modified
+    if previous is not None and last_modified <= previous:
+        last_modified = previous.replace(microsecond=0) + timedelta(seconds=1)
+    values = {
+        "content_type": doc.content_type,
+        "body": doc.body,
+        "gzip_body": doc.gzip_body,
+        "etag": doc.etag,
+        "last_modified": last_modified,
+    }
+    if published is not None:
+        conn.execute(update(feed_documents).where(feed_documents.c.path == doc.path).values(**values))
+    else:
+        conn.execute(insert(feed_documents).values(path=doc.path, **values))
+    return True
 
 
 def load_documents(conn: Connection, known: Mapping[str, FeedDocument] | None = None) -> dict[str, FeedDocument]:

@@ -26,7 +26,9 @@ from sqlalchemy import (
     false,
 )
 
-from feeds.limits import MAX_HASH, MAX_LANGUAGE, MAX_SECTION, MAX_URL
+from feeds.limits import MAX_HASH, MAX_LANGUAGE, MAX_NAME, MAX_SECTION, MAX_URL
+
+MAX_FEED = 80  # "section/", "topic/" or "author/" and a slug of at most MAX_SECTION
 
 
 class UTCDateTime(TypeDecorator[datetime]):
@@ -119,6 +121,44 @@ feed_documents = Table(
     Column("gzip_body", LargeBinary, nullable=False),
     Column("etag", String(100), nullable=False),
     Column("last_modified", UTCDateTime, nullable=False),
+)
+
+# Which feeds each article is in, as the last build saw it: one row per (feed, article),
+# where ``feed`` is ``all``, ``section/<slug>``, ``topic/<slug>`` or ``author/<slug>``.
+# The build keeps it in step with the articles (from ``article_changes``), so a feed's
+# newest items, its archive pages and an item's page are index range scans of one
+# feed's rows, whatever the size of the archive. ``published`` is the article's, copied
+# here so the order needs no join. Every feed's order is (published DESC, article_id): the
+# index is scanned backwards by published, ties (rare) sorted as they come.
+feed_items = Table(
+    "feed_items",
+    metadata,
+    Column("feed", String(MAX_FEED), primary_key=True),
+    Column("article_id", String(MAX_URL), primary_key=True),
+    Column("published", UTCDateTime, nullable=False),
+    Index("ix_feed_items_order", "feed", "published", "article_id"),
+    Index("ix_feed_items_article", "article_id"),
+)
+
+# One row per feed in ``feed_items``: how many items, and the label it was first seen
+# with (a topic's tag as written, an author's byline), for titles. Whether a feed is
+# published (``min_articles``) is decided from ``items`` without counting rows.
+feed_stats = Table(
+    "feed_stats",
+    metadata,
+    Column("feed", String(MAX_FEED), primary_key=True),
+    Column("items", Integer, nullable=False),
+    Column("label", String(MAX_NAME), nullable=False),
+)
+
+# Articles changed (upserted, retracted) since the last build, written in the same
+# transaction as the change; the build reads them, updates ``feed_items`` and renders
+# only the documents they touch, then deletes the rows it read: the table stays small.
+article_changes = Table(
+    "article_changes",
+    metadata,
+    Column("seq", Integer, primary_key=True, autoincrement=True),
+    Column("article_id", String(MAX_URL), nullable=False),
 )
 
 # Counters that let a process tell "something changed" with one cheap query:

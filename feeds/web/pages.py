@@ -10,7 +10,7 @@ from sqlalchemy import Connection
 from sqlalchemy.exc import SQLAlchemyError
 from werkzeug.exceptions import HTTPException
 
-from feeds.publish.catalog import ALL, FORMAT_LABELS, FORMATS, feed_specs
+from feeds.publish.catalog import ALL, FORMAT_LABELS, FORMATS, busiest_specs, display_name, feed_specs
 from feeds.store.articles import count_ingester_bugs
 from feeds.store.db import BUILT_VERSION, CHECKED_VERSION, get_changed_at
 from feeds.store.pushes import count_queued
@@ -30,11 +30,56 @@ def index() -> Response:
     cache = ext["cache"]
     published = set(cache.documents)  # the published set alone: no query, and the same list as the OPML
     slugs = [p[len("feeds/") : -len(".rss")] for p in published if p.startswith("feeds/") and p.endswith(".rss")]
+    slugs = [s for s in slugs if "/" not in s]  # sections: not topics/, authors/ or archive pages
     specs = [s for s in feed_specs(settings, [s for s in slugs if s != ALL]) if s.path("rss") in published]
+    topics, authors = _groups(ext, INDEX_TOPICS), _groups(ext, INDEX_AUTHORS, "author")
     html = render_template(
         "index.html",
         settings=settings,
         specs=specs,
+        topics=topics,
+        authors=authors,
+        more_authors=len(authors) >= INDEX_AUTHORS,
+        name=lambda spec: display_name(spec, settings),
+        formats=[(fmt, FORMAT_LABELS[fmt], FORMATS[fmt].split(";")[0]) for fmt in FORMATS],
+    )
+    resp = Response(html, mimetype="text/html")
+    resp.headers["Cache-Control"] = f"public, max-age={min(settings.cache_max_age, 60)}"
+    return resp
+
+
+INDEX_TOPICS = 30  # the busiest topics on the index page; /topics lists them all
+INDEX_AUTHORS = 100  # authors on the index page before it links /authors instead
+LIST_BUDGET = 1.0  # seconds the index waits for the topic and author lists (without them, sections alone)
+
+
+def _groups(ext: dict[str, Any], limit: int | None, kind: str = "topic") -> list[Any]:
+    """``(spec, items)`` of the busiest published topic (or author) feeds; [] when the
+    database does not answer in time (the index still lists the sections)."""
+    settings = ext["settings"]
+    try:
+        return within(ext["cache"], LIST_BUDGET,
+                      reading(ext["engine"], lambda conn: busiest_specs(conn, settings, kind, limit)),
+                      unavailable=SQLAlchemyError)
+    except Unavailable:
+        return []
+
+
+@pages.get("/topics")
+@pages.get("/authors")
+def listing() -> Response:
+    """Every topic (or author) feed, the most articles first: minimal markup, for the long lists."""
+    from flask import request
+
+    ext = _feeds()
+    settings = ext["settings"]
+    kind = "topic" if request.path == "/topics" else "author"
+    html = render_template(
+        "listing.html",
+        settings=settings,
+        heading="Topics" if kind == "topic" else "Authors",
+        feeds=_groups(ext, None, kind),
+        name=lambda spec: display_name(spec, settings),
         formats=[(fmt, FORMAT_LABELS[fmt], FORMATS[fmt].split(";")[0]) for fmt in FORMATS],
     )
     resp = Response(html, mimetype="text/html")

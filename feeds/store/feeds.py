@@ -1,0 +1,211 @@
+"""Feed membership: which articles each feed holds (``feed_items``), how many (``feed_stats``),
+and the log of article changes the next build reads (``article_changes``).
+
+Every query here is a range of one feed's rows in ``ix_feed_items_order``
+(feed, published DESC, article_id) or a lookup by primary key, so its cost follows
+the feed's page size or the item's position, not the size of the archive.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Iterator, Sequence
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import Connection, and_, bindparam, delete, func, insert, select, update
+
+from feeds.model import Article
+from feeds.store.articles import _article
+from feeds.store.db import insert_ignore
+from feeds.store.schema import article_changes, articles, feed_items, feed_stats, state
+
+CHUNK = 500  # ids per IN (...): well under every backend's bound-parameter limit
+META = (articles.c.id, articles.c.section, articles.c.published, articles.c.tags, articles.c.authors)
+
+
+def _chunks(values: Sequence[Any], size: int = CHUNK) -> Iterator[Sequence[Any]]:
+    for start in range(0, len(values), size):
+        yield values[start : start + size]
+
+
+def pending_changes(conn: Connection) -> tuple[int, list[str]]:
+    """(the highest change seen, the distinct article ids changed), oldest change first."""
+    rows = conn.execute(select(article_changes.c.seq, article_changes.c.article_id).order_by(article_changes.c.seq))
+    last, ids = 0, {}
+    for seq, article_id in rows:
+        last = seq
+        ids[article_id] = None
+    return last, list(ids)
+
+
+def clear_changes(conn: Connection, up_to: int | None = None) -> None:
+    """Forget the changes a build has taken in (all of them, or up to ``up_to``). On
+    PostgreSQL a change committed after the build's snapshot is invisible to it, so it is
+    not deleted and the next build takes it."""
+    statement = delete(article_changes)
+    if up_to is not None:
+        statement = statement.where(article_changes.c.seq <= up_to)
+    conn.execute(statement)
+
+
+def article_meta(conn: Connection, ids: Sequence[str]) -> list[Any]:
+    """``(id, section, published, tags, authors)`` of the articles still stored among ``ids``."""
+    out: list[Any] = []
+    for chunk in _chunks(ids):
+        out.extend(conn.execute(select(*META).where(articles.c.id.in_(chunk))).all())
+    return out
+
+
+def all_article_meta(conn: Connection, batch: int = 5000) -> Iterator[Any]:
+    """Every article's ``(id, section, published, tags, authors)``, oldest first, streamed."""
+    query = select(*META).order_by(articles.c.published, articles.c.id)
+    result = conn.execution_options(stream_results=True, yield_per=batch).execute(query)
+    yield from result
+
+
+def memberships(conn: Connection, ids: Sequence[str]) -> dict[tuple[str, str], datetime]:
+    """``{(feed, article_id): published}`` as the last build recorded them, for ``ids``."""
+    out: dict[tuple[str, str], datetime] = {}
+    columns = (feed_items.c.feed, feed_items.c.article_id, feed_items.c.published)
+    for chunk in _chunks(ids):
+        for feed, article_id, published in conn.execute(select(*columns).where(feed_items.c.article_id.in_(chunk))):
+            out[(feed, article_id)] = published
+    return out
+
+
+def remove_items(conn: Connection, pairs: Iterable[tuple[str, str]]) -> None:
+    rows = [{"f": feed, "a": article_id} for feed, article_id in pairs]
+    if rows:
+        conn.execute(
+            delete(feed_items).where(feed_items.c.feed == bindparam("f"), feed_items.c.article_id == bindparam("a")),
+            rows,
+        )
+
+
+def add_items(conn: Connection, rows: list[dict[str, Any]]) -> None:
+    """Insert ``{"feed", "article_id", "published"}`` rows."""
+    for start in range(0, len(rows), 10_000):
+        conn.execute(insert(feed_items), rows[start : start + 10_000])
+
+
+def stats(conn: Connection, feeds: Sequence[str] | None = None) -> dict[str, tuple[int, str]]:
+    """``{feed: (items, label)}`` for ``feeds`` (all feeds when None)."""
+    columns = (feed_stats.c.feed, feed_stats.c["items"], feed_stats.c.label)
+    if feeds is None:
+        return {f: (n, label) for f, n, label in conn.execute(select(*columns))}
+    out: dict[str, tuple[int, str]] = {}
+    for chunk in _chunks(list(feeds)):
+        out.update({f: (n, label) for f, n, label in conn.execute(select(*columns).where(feed_stats.c.feed.in_(chunk)))})
+    return out
+
+
+def listed_stats(conn: Connection, prefix: str, min_items: int) -> list[tuple[str, int, str]]:
+    """``(feed, items, label)`` of the feeds whose name starts with ``prefix`` and that hold
+    at least ``min_items`` items."""
+    query = select(feed_stats.c.feed, feed_stats.c["items"], feed_stats.c.label).where(
+        feed_stats.c.feed.startswith(prefix, autoescape=True), feed_stats.c["items"] >= min_items
+    )
+    return [tuple(r) for r in conn.execute(query)]  # type: ignore[misc]
+
+
+def busiest(conn: Connection, prefix: str, min_items: int, limit: int | None) -> list[tuple[str, int, str]]:
+    """Like :func:`listed_stats`, the feeds with the most items first (ties by name), at most ``limit``."""
+    query = (
+        select(feed_stats.c.feed, feed_stats.c["items"], feed_stats.c.label)
+        .where(feed_stats.c.feed.startswith(prefix, autoescape=True), feed_stats.c["items"] >= min_items)
+        .order_by(feed_stats.c["items"].desc(), feed_stats.c.feed)
+        .limit(limit)
+    )
+    return [tuple(r) for r in conn.execute(query)]  # type: ignore[misc]
+
+
+def write_stats(conn: Connection, before: dict[str, tuple[int, str]], after: dict[str, tuple[int, str]]) -> None:
+    """Make ``feed_stats`` say ``after`` for its feeds (0 items: the row goes)."""
+    gone = [f for f, (n, _) in after.items() if n <= 0 and f in before]
+    new = [{"feed": f, "items": n, "label": label} for f, (n, label) in after.items() if n > 0 and f not in before]
+    moved = [{"f": f, "n": n} for f, (n, _) in after.items() if n > 0 and f in before and before[f][0] != n]
+    for chunk in _chunks(gone):
+        conn.execute(delete(feed_stats).where(feed_stats.c.feed.in_(chunk)))
+    if new:
+        conn.execute(insert(feed_stats), new)
+    if moved:
+        conn.execute(update(feed_stats).where(feed_stats.c.feed == bindparam("f")).values(items=bindparam("n")), moved)
+
+
+def reset(conn: Connection) -> None:
+    """Empty the membership tables (before they are filled again from the articles)."""
+    conn.execute(delete(feed_items))
+    conn.execute(delete(feed_stats))
+    clear_changes(conn)
+
+
+def older_count(conn: Connection, feed: str, published: datetime, article_id: str) -> int:
+    """How many of ``feed``'s items come after the position ``(published, article_id)`` in the
+    feed's order (newest first, ties by id): the item's rank from the oldest, 0-based. Two
+    index range counts, so the cost follows the rank, never the whole table."""
+    before = conn.execute(
+        select(func.count()).select_from(feed_items).where(
+            feed_items.c.feed == feed, feed_items.c.published < published)
+    ).scalar_one()
+    tied = conn.execute(
+        select(func.count()).select_from(feed_items).where(
+            feed_items.c.feed == feed, feed_items.c.published == published, feed_items.c.article_id > article_id)
+    ).scalar_one()
+    return int(before) + int(tied)
+
+
+def feed_page(conn: Connection, feed: str, offset: int, limit: int) -> list[Article]:
+    """``limit`` articles of ``feed`` from ``offset``, newest first (ties broken by id, so the
+    order, and so the bytes, never depend on the database's whim)."""
+    picked = (
+        select(feed_items.c.article_id, feed_items.c.published)
+        .where(feed_items.c.feed == feed)
+        .order_by(feed_items.c.published.desc(), feed_items.c.article_id)
+        .limit(limit)
+        .offset(offset)
+        .subquery()
+    )
+    query = (
+        select(articles)
+        .join(picked, articles.c.id == picked.c.article_id)
+        .order_by(picked.c.published.desc(), picked.c.article_id)
+    )
+    return [_article(row) for row in conn.execute(query)]
+
+
+def feed_articles(conn: Connection, feed: str, batch: int = 500) -> Iterator[Article]:
+    """Every article of ``feed``, newest first, streamed."""
+    query = (
+        select(articles)
+        .join(feed_items, and_(feed_items.c.article_id == articles.c.id, feed_items.c.feed == feed))
+        .order_by(feed_items.c.published.desc(), feed_items.c.article_id)
+    )
+    for row in conn.execution_options(stream_results=True, yield_per=batch).execute(query):
+        yield _article(row)
+
+
+def newest_update(conn: Connection, feed: str, limit: int) -> datetime | None:
+    """The latest ``updated`` among ``feed``'s newest ``limit`` items."""
+    picked = (
+        select(feed_items.c.article_id).where(feed_items.c.feed == feed)
+        .order_by(feed_items.c.published.desc(), feed_items.c.article_id).limit(limit).subquery()
+    )
+    return conn.execute(
+        select(func.max(articles.c.updated)).join(picked, articles.c.id == picked.c.article_id)
+    ).scalar_one()
+
+
+def get_mark(conn: Connection, key: str) -> int | None:
+    return conn.execute(select(state.c.value).where(state.c.key == key)).scalar_one_or_none()
+
+
+def set_mark(conn: Connection, key: str, value: int) -> None:
+    if not insert_ignore(conn, state, {"key": key, "value": value, "changed_at": None}):
+        conn.execute(update(state).where(state.c.key == key).values(value=value))
+
+
+__all__ = [
+    "add_items", "all_article_meta", "article_meta", "clear_changes", "feed_articles", "feed_page", "get_mark",
+    "listed_stats", "memberships", "newest_update", "older_count", "pending_changes", "remove_items", "reset",
+    "set_mark", "stats", "write_stats",
+]
