@@ -59,8 +59,7 @@ def article_meta(conn: Connection, ids: Sequence[str]) -> list[Any]:
 def all_article_meta(conn: Connection, batch: int = 5000) -> Iterator[Any]:
     """Every article's ``(id, section, published, tags, authors)``, oldest first, streamed."""
     query = select(*META).order_by(articles.c.published, articles.c.id)
-    result = conn.execution_options(stream_results=True, yield_per=batch).execute(query)
-    yield from result
+    yield from conn.execute(query.execution_options(stream_results=True, yield_per=batch))
 
 
 def memberships(conn: Connection, ids: Sequence[str]) -> dict[tuple[str, str], datetime]:
@@ -180,7 +179,7 @@ def feed_articles(conn: Connection, feed: str, batch: int = 500) -> Iterator[Art
         .join(feed_items, and_(feed_items.c.article_id == articles.c.id, feed_items.c.feed == feed))
         .order_by(feed_items.c.published.desc(), feed_items.c.article_id)
     )
-    for row in conn.execution_options(stream_results=True, yield_per=batch).execute(query):
+    for row in conn.execute(query.execution_options(stream_results=True, yield_per=batch)):
         yield _article(row)
 
 

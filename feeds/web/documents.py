@@ -49,6 +49,7 @@ from sqlalchemy.exc import SQLAlchemyError
 
 from feeds.config import Settings
 from feeds.model import FeedDocument
+from feeds.publish.catalog import is_archive
 from feeds.store.db import DOCUMENTS_VERSION, describe, get_version, read_snapshot
 from feeds.store.documents import load_documents
 
@@ -56,6 +57,11 @@ log = logging.getLogger(__name__)
 
 StartResponse = Callable[..., Any]
 FEED_PATH = re.compile(r"^/feeds/([a-z0-9](?:[a-z0-9-]{0,62}[a-z0-9])?)\.(rss|atom|json)$")
+# topic and author feeds, archive pages, the topic and author OPML lists: not loaded yet is a 503, not a 404
+OTHER_FEED_PATH = re.compile(
+    r"^/feeds/(?:(?:topics|authors)/)?[a-z0-9](?:[a-z0-9-]{0,62}[a-z0-9])?(?:/archive/[1-9][0-9]{0,8})?\.(?:rss|atom|json)$"
+    r"|^/feeds/(?:topics|authors)\.opml$"
+)
 OPML_URL = "/feeds.opml"
 STATIC_TYPES = {".xsl": "text/xsl; charset=utf-8"}
 RETRY_AFTER = "30"
@@ -96,7 +102,11 @@ class Prepared:
         return self.variants[GZIP].etag
 
 
-def prepare_document(doc: FeedDocument, max_age: int) -> Prepared:
+def prepare_document(doc: FeedDocument, max_age: int, archive_max_age: int | None = None) -> Prepared:
+    """``archive_max_age``: the Cache-Control lifetime of RFC 5005 archive pages, whose bytes
+    change only when an article in them does (``settings.archive_max_age``)."""
+    if archive_max_age is not None and is_archive(doc.path):
+        max_age = archive_max_age
     last_modified = doc.last_modified.astimezone(UTC).replace(microsecond=0)
     styled = doc.content_type.startswith(STYLED_TYPES)
     common = [
@@ -271,7 +281,8 @@ class DocumentCache:
         try:
             for path, doc in docs.items():
                 same = old.get(path)
-                documents[path] = same if same is not None and same.doc is doc else prepare_document(doc, max_age)
+                documents[path] = same if same is not None and same.doc is doc else prepare_document(
+                    doc, max_age, self.settings.archive_max_age)
         except Exception:  # a bad row must not turn every feed request into a 500
             log.exception("could not prepare the published documents; serving the previous set")
             return False
@@ -408,7 +419,7 @@ class FeedResponder:
                 return _short(
                     start_response, "301 Moved Permanently", b"moved\n", [("Location", location)], cache=REDIRECT_CACHE
                 )
-        if not self.cache.loaded and (match is not None or path == OPML_URL):
+        if not self.cache.loaded and (match is not None or path == OPML_URL or OTHER_FEED_PATH.match(path)):
             # Nothing could be read yet (database down at start): not "gone", just "later".
             return _short(
                 start_response, "503 Service Unavailable", b"feeds not loaded yet\n", [("Retry-After", RETRY_AFTER)]
