@@ -229,7 +229,7 @@ def test_build_reads_one_snapshot(project, monkeypatch):
     real = publish.members.feed_page
     calls = []
 
-    def render_then_push(conn, section, offset, limit):
+    def render_then_push(conn, section, offset, limit, total=None):
         if not calls:
             # Another process commits a new article between the build's queries.
             late = _article(project, html=story(2))
@@ -248,7 +248,7 @@ def test_build_reads_one_snapshot(project, monkeypatch):
                 with project.engine.begin() as other:
                     upsert_article(other, late, datetime.now(UTC))
         calls.append(section)
-        return real(conn, section, offset, limit)
+        return real(conn, section, offset, limit, total)
 
     done = threading.Event()
 

@@ -144,7 +144,7 @@ class Dirty:
     """What a build's changes did to one feed: positions ``(published, article_id)`` that
     changed (old and new), whether items moved (added, removed or re-dated), item counts."""
 
-    positions: list[tuple[datetime, str]] = field(default_factory=list)
+    positions: list[tuple[datetime, str, bool]] = field(default_factory=list)  # + whether an item is there now
     shifted: bool = False
     before: int = 0
     after: int = 0
@@ -173,9 +173,9 @@ def apply_changes(conn: Connection, settings: Settings) -> dict[str, Dirty]:
         o, n = old.get(key), new.get(key)
         d = dirty.setdefault(feed, Dirty())
         if o is not None:
-            d.positions.append((o, article_id))
+            d.positions.append((o, article_id, o == n))
         if n is not None and n != o:
-            d.positions.append((n, article_id))
+            d.positions.append((n, article_id, True))
         if o != n:
             d.shifted = True
             if o is not None:
@@ -229,7 +229,8 @@ def render_dirty(conn: Connection, settings: Settings, dirty: dict[str, Dirty]) 
         if not was:
             pages: Iterable[int] = range(1, new_pages + 1)
         else:
-            ranks = [members.older_count(conn, feed, published, article_id) for published, article_id in d.positions]
+            ranks = [members.older_count(conn, feed, published, article_id, d.after, present)
+                     for published, article_id, present in d.positions]
             archived_now = max(0, d.after - size)
             if d.shifted:
                 starts = [r for r in [*ranks, max(0, d.before - size) - 1, archived_now - 1] if r >= 0]
@@ -237,10 +238,10 @@ def render_dirty(conn: Connection, settings: Settings, dirty: dict[str, Dirty]) 
             else:
                 pages = sorted({r // size + 1 for r in ranks if r < archived_now})
             removed += _all_paths(spec, range(new_pages + 1, old_pages + 1))
-        documents += render_page(settings, spec, Page(None, new_pages), members.feed_page(conn, feed, 0, size))
+        documents += render_page(settings, spec, Page(None, new_pages), members.feed_page(conn, feed, 0, size, d.after))
         for number in pages:
             start, end = (number - 1) * size, min(number * size, d.after - size)
-            items = members.feed_page(conn, feed, d.after - end, end - start)
+            items = members.feed_page(conn, feed, d.after - end, end - start, d.after)
             documents += render_page(settings, spec, Page(number, new_pages), items)
     for kind in sorted(listings):
         documents.append(render_listing(conn, settings, kind))

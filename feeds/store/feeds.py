@@ -138,31 +138,41 @@ def reset(conn: Connection) -> None:
     clear_changes(conn)
 
 
-def older_count(conn: Connection, feed: str, published: datetime, article_id: str) -> int:
-    """How many of ``feed``'s items come after the position ``(published, article_id)`` in the
-    feed's order (newest first, ties by id): the item's rank from the oldest, 0-based. Two
-    index range counts, so the cost follows the rank, never the whole table."""
-    before = conn.execute(
-        select(func.count()).select_from(feed_items).where(
-            feed_items.c.feed == feed, feed_items.c.published < published)
-    ).scalar_one()
-    tied = conn.execute(
-        select(func.count()).select_from(feed_items).where(
-            feed_items.c.feed == feed, feed_items.c.published == published, feed_items.c.article_id > article_id)
-    ).scalar_one()
-    return int(before) + int(tied)
+def _capped_count(conn: Connection, condition: Any, cap: int) -> int:
+    """``count(*)`` of the feed_items rows matching ``condition``, counting no further than ``cap``."""
+    picked = select(feed_items.c.article_id).where(condition).limit(cap).subquery()
+    return int(conn.execute(select(func.count()).select_from(picked)).scalar_one())
 
 
-def feed_page(conn: Connection, feed: str, offset: int, limit: int) -> list[Article]:
+def older_count(conn: Connection, feed: str, published: datetime, article_id: str, total: int, present: bool) -> int:
+    """How many of ``feed``'s ``total`` items come after the position ``(published,
+    article_id)`` in the feed's order (newest first, ties by id): the item's rank from the
+    oldest, 0-based. ``present``: whether an item is at that position now.
+
+    Counted from the nearer end, as index range scans capped at half the feed: a new
+    story's rank costs next to nothing, an old one's at most half the feed's index."""
+    f, p, a = feed_items.c.feed == feed, feed_items.c.published, feed_items.c.article_id
+    cap = total // 2 + 1
+    newer = _capped_count(conn, and_(f, p > published), cap)
+    if newer < cap:
+        newer += _capped_count(conn, and_(f, p == published, a < article_id), total + 1)
+        return max(0, total - newer - (1 if present else 0))
+    older = _capped_count(conn, and_(f, p < published), total + 1)
+    return older + _capped_count(conn, and_(f, p == published, a > article_id), total + 1)
+
+
+def feed_page(conn: Connection, feed: str, offset: int, limit: int, total: int | None = None) -> list[Article]:
     """``limit`` articles of ``feed`` from ``offset``, newest first (ties broken by id, so the
-    order, and so the bytes, never depend on the database's whim)."""
+    order, and so the bytes, never depend on the database's whim). With the feed's
+    ``total``, a page in the older half is read from the oldest end (so an old archive page
+    costs its distance from the nearer end of the feed's index, not from the newest)."""
+    p, a = feed_items.c.published, feed_items.c.article_id
+    from_oldest = total is not None and offset > total // 2
+    order = (p, a.desc()) if from_oldest else (p.desc(), a)
+    start = max(0, total - offset - limit) if from_oldest and total is not None else offset
+    count = min(limit, total - offset) if from_oldest and total is not None else limit
     picked = (
-        select(feed_items.c.article_id, feed_items.c.published)
-        .where(feed_items.c.feed == feed)
-        .order_by(feed_items.c.published.desc(), feed_items.c.article_id)
-        .limit(limit)
-        .offset(offset)
-        .subquery()
+        select(a, p).where(feed_items.c.feed == feed).order_by(*order).limit(count).offset(start).subquery()
     )
     query = (
         select(articles)
