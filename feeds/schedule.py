@@ -68,9 +68,10 @@ class Jobs:
         self.on_publish = on_publish
         self._lock = threading.Lock()
         self._scan_problem: str | None = None
-        # The first build of a process renders everything, whatever the counters say:
-        # a new release or a changed config renders differently from the same articles,
-        # and only this process's code and settings know it. Unchanged bytes publish nothing.
+        # The first build of a process runs whatever the counters say: a new release or a
+        # changed config renders differently from the same articles, and only this process's
+        # code and settings know it (the build compares their fingerprint with the one the
+        # last build stored, and renders everything when it moved). Unchanged bytes publish nothing.
         self._rendered = False
 
     def scan(self) -> None:

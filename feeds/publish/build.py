@@ -343,8 +343,10 @@ def build(engine: Engine, settings: Settings, *, force: bool = False, full: bool
     started = time.perf_counter()
     with build_transaction(engine) as conn:
         articles_version = get_version(conn, ARTICLES_VERSION)
-        if not force and not full and articles_version == get_version(conn, BUILT_VERSION):
-            return BuildResult(built=False)
+        current = (members.get_mark(conn, MEMBERS_MARK) == members_fingerprint(settings)
+                   and members.get_mark(conn, RENDER_MARK) == render_fingerprint(settings))
+        if not force and not full and current and articles_version == get_version(conn, BUILT_VERSION):
+            return BuildResult(built=False)  # nothing moved, and the configuration renders as it did
         dirty, refilled = sync_memberships(conn, settings)
         fingerprint = render_fingerprint(settings)
         full = full or refilled or members.get_mark(conn, RENDER_MARK) != fingerprint
