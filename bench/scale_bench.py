@@ -185,7 +185,7 @@ def timed_build(engine: Any, settings: Any) -> tuple[float, int, int]:
     return result.seconds, result.rendered, len(result.changed)
 
 
-def one_article_builds(engine: Any, settings: Any, n: int, repeat: int, old_retraction: bool) -> dict[str, Any]:
+def one_article_builds(engine: Any, settings: Any, n: int, repeat: int) -> dict[str, Any]:
     """Builds after one article changes, by kind of change: (seconds, rendered, changed) each."""
     out: dict[str, list[tuple[float, int, int]]] = {}
     newest = n + 10_000_000  # ids beyond the loaded ones
@@ -210,27 +210,40 @@ def one_article_builds(engine: Any, settings: Any, n: int, repeat: int, old_retr
         with engine.begin() as conn:
             delete_article(conn, new.id)
         out.setdefault("newest story retracted", []).append(timed_build(engine, settings))
-    if old_retraction:
-        with engine.begin() as conn:  # near the newest end: shifts the pages after it
-            delete_article(conn, f"https://bench.example/story/{n - 200}")
-        out["recent story (200th newest) retracted"] = [timed_build(engine, settings)]
+        with engine.begin() as conn:
+            delete_article(conn, f"https://bench.example/story/{n // 4 + r * 11}")
+        out.setdefault("old story retracted", []).append(timed_build(engine, settings))
+        backdated = article(newest + 100 + r, n, published=T0 + SPAN / 5 + timedelta(minutes=r),
+                            updated=stamp, section="section-2", tags=("Topic 5",), authors=("Writer 9",))
+        with engine.begin() as conn:
+            upsert_article(conn, backdated, None)
+        out.setdefault("story dated two years back, first seen now", []).append(timed_build(engine, settings))
     return out
 
 
 def explain(engine: Any, n: int) -> list[str]:
     """The plans of the queries an incremental build runs, on the all-sections feed."""
-    mid = synthetic(n // 2, n, random.Random(n // 2))
-    when = mid["published"]
+    with engine.connect() as conn:
+        mid = conn.execute(select(articles.c.id, articles.c.published).order_by(articles.c.id).limit(1)
+                           .offset(n // 2)).one()
+        ends = members.boundaries(conn, ALL)
+    at = (mid.published, mid.id)
+    b1, b2 = ends[len(ends) // 2], ends[len(ends) // 2 + 1]
     f, p, a = feed_items.c.feed == ALL, feed_items.c.published, feed_items.c.article_id
+    fp = members.feed_pages.c
     queries = {
-        "subscription page (newest 50)": select(a).where(f).order_by(p.desc(), a).limit(50),
-        "newest archive page": select(a).where(f).order_by(p.desc(), a).limit(50).offset(50),
-        "old archive page, read from the oldest end": select(a).where(f).order_by(p, a.desc()).limit(50).offset(n // 3),
-        "rank of a story (newer side, capped)": select(func.count()).select_from(
-            select(a).where(f, p > when).limit(n // 2 + 1).subquery()),
-        "memberships of changed articles": select(feed_items).where(a.in_([mid["id"]])),
+        "subscription document (newest 50)": select(a).where(f).order_by(p.desc(), a).limit(50),
+        "open page (after the newest sealed page's boundary)": select(a).where(f, members.newer_than(ends[-1]))
+        .order_by(p.desc(), a).offset(50).limit(50),
+        "a sealed page in the middle (between two boundaries)": select(a).where(
+            f, members.newer_than(b1), members.at_or_older(b2)).order_by(p.desc(), a),
+        "the sealed page holding a story": select(fp.page).where(
+            fp.feed == ALL, (fp.published > at[0]) | ((fp.published == at[0]) & (fp.article_id <= at[1])))
+        .order_by(fp.page).limit(1),
+        "the open page's size": select(func.count()).select_from(feed_items).where(f, members.newer_than(ends[-1])),
+        "memberships of changed articles": select(feed_items).where(a.in_([mid.id])),
         "the change log": select(article_changes).order_by(article_changes.c.seq),
-        "articles of a page": select(articles).where(articles.c.id.in_([mid["id"]])),
+        "articles of a page": select(articles).where(articles.c.id.in_([mid.id])),
     }
     lines = []
     with engine.connect() as conn:
@@ -294,7 +307,7 @@ def run(db: str, n: int, args: argparse.Namespace, settings_env: dict[str, str])
     else:
         print(f"  full rebuild: skipped (over --full-up-to {args.full_up_to:,})")
     before = documents_rows(engine)
-    results = one_article_builds(engine, settings, n, args.repeat, old_retraction=n <= args.full_up_to)
+    results = one_article_builds(engine, settings, n, args.repeat)
     after = documents_rows(engine)
     print("  builds after one article changes (best / worst of the repeats; documents rendered, changed):")
     for kind, runs in results.items():

@@ -19,7 +19,7 @@ from feeds.config import ConfigError, load_settings
 from feeds.publish.build import build
 from feeds.publish.catalog import is_archive
 from feeds.slugs import fold
-from feeds.store.schema import feed_documents
+from feeds.store.schema import articles, feed_documents
 from tests.fixtures_serve import T0, Served, make_article, serve_project
 
 NS = {"atom": "http://www.w3.org/2005/Atom", "fh": "http://purl.org/syndication/history/1.0"}
@@ -212,6 +212,36 @@ def test_editing_an_old_story_changes_only_the_page_holding_it(site: Served) -> 
     assert {p for p in after if after[p] != before.get(p)} == set(result.changed)
 
 
+def test_retracting_or_backdating_an_old_story_changes_only_the_page_holding_it(site: Served) -> None:
+    site.project.remove(story(3).url)  # world page 1 (stories 1-5) loses story 3
+    result = site.project.build()
+    # story 3 is on page 1 of every feed it is in (Ann Lee's has 9 stories: page 1 is her open page)
+    pages = {"world", "all", "topics/climate", "topics/economie", "authors/sofia-alvarado", "authors/ann-lee"}
+    assert set(result.changed) == {f"feeds/{p}/archive/1.{f}" for p in pages for f in FORMATS}
+    page1 = json.loads(site.server.get("/feeds/world/archive/1.json").body)
+    assert [i["id"] for i in page1["items"]] == [story(n).url for n in (5, 4, 2, 1)]
+    # a story dated between 7 and 8, first seen now: into page 2 (stories 6-10), nothing else moves
+    late = story(40, tags=(), authors=(), published=story(7).published + timedelta(minutes=10))
+    site.project.add(late)
+    result = site.project.build()
+    assert set(result.changed) == {f"feeds/{p}/archive/2.{f}" for p in ("world", "all") for f in FORMATS}
+    page2 = json.loads(site.server.get("/feeds/world/archive/2.json").body)
+    assert [i["id"] for i in page2["items"]] == [story(n).url for n in (10, 9, 8)] + [late.url] + [
+        story(n).url for n in (7, 6)]
+
+
+def test_retractions_of_the_newest_stories_unseal_the_newest_page(site: Served) -> None:
+    for n in range(23, 13, -1):  # world: 13 left; the subscription document keeps 5
+        site.project.remove(story(n).url)
+    site.project.build()
+    assert sorted(_chain(site, "feeds/world.json", "json")) == sorted(story(n).url for n in range(1, 14))
+    assert len(json.loads(site.server.get("/feeds/world.json").body)["items"]) == 5
+    # pages 3 and 2 were unsealed: page 1 (stories 1-5) stays, page 2 is open (6-8), 9-13 subscribed
+    page2 = json.loads(site.server.get("/feeds/world/archive/2.json").body)
+    assert [i["id"] for i in page2["items"]] == [story(n).url for n in (8, 7, 6)]
+    assert site.server.get("/feeds/world/archive/3.json").status == 404
+
+
 def _published(served: Served) -> dict[str, str]:
     with served.project.engine.connect() as conn:
         return dict(conn.execute(select(feed_documents.c.path, feed_documents.c.etag)).all())
@@ -245,6 +275,12 @@ def test_an_incremental_build_publishes_what_a_full_build_would(site: Served) ->
         full = build(site.project.engine, site.settings, full=True)
         assert full.full and full.changed == [], (round_, full.changed)
         assert _published(site) == incremental
+        with site.project.engine.connect() as conn:
+            stored = conn.execute(select(articles.c.id, articles.c.section)).all()
+        for feed, fmt in (("all", "json"), ("world", "atom"), ("sport", "rss")):
+            expected = sorted(i for i, section in stored if feed in ("all", section))
+            if expected:
+                assert sorted(_chain(site, f"feeds/{feed}.{fmt}", fmt)) == expected, (round_, feed)
     assert all(not is_archive(p) or "/archive/" in p for p in incremental)
 
 

@@ -111,7 +111,8 @@ def _fingerprint(*parts: object) -> int:
 
 
 def members_fingerprint(settings: Settings) -> int:
-    return _fingerprint(MEMBERS_VERSION, settings.topics.fingerprint(), settings.authors.fingerprint())
+    return _fingerprint(MEMBERS_VERSION, settings.topics.fingerprint(), settings.authors.fingerprint(),
+                        settings.items_per_feed)  # the page size: where the sealed pages end
 
 
 def render_fingerprint(settings: Settings) -> int:
@@ -122,29 +123,41 @@ def render_fingerprint(settings: Settings) -> int:
 
 
 def rebuild_memberships(conn: Connection, settings: Settings) -> None:
-    """Fill ``feed_items`` and ``feed_stats`` from every article (after an upgrade, or a
-    change to what puts an article in a feed). A feed's label is its oldest article's."""
+    """Fill ``feed_items``, ``feed_stats`` and ``feed_pages`` from every article (after an
+    upgrade, or a change to what puts an article in a feed). A feed's label is its oldest
+    article's; its archive is sealed in pages of ``items_per_feed`` from the oldest, all
+    but the newest ``items_per_feed`` to ``2 * items_per_feed - 1`` items (the subscription
+    document and the open page)."""
     members.reset(conn)
+    size = settings.items_per_feed
     counts: dict[str, list[Any]] = {}
+    ends: dict[str, list[tuple[datetime, str]]] = {}
     batch: list[dict[str, Any]] = []
-    for article_id, section, published, tags, authors in members.all_article_meta(conn):
+    for article_id, section, published, tags, authors in members.all_article_meta(conn):  # oldest first
         for feed, label in feeds_of(settings, section, tags, authors).items():
             batch.append({"feed": feed, "article_id": article_id, "published": published})
             entry = counts.setdefault(feed, [0, label])
             entry[0] += 1
+            if entry[0] % size == 0:
+                ends.setdefault(feed, []).append((published, article_id))
         if len(batch) >= 20_000:
             members.add_items(conn, batch)
             batch = []
     members.add_items(conn, batch)
     members.write_stats(conn, {}, {feed: (n, label[:200]) for feed, (n, label) in counts.items()})
+    sealed = []
+    for feed, positions in ends.items():
+        for page, (published, article_id) in enumerate(positions[: (counts[feed][0] - size) // size], 1):
+            sealed.append({"feed": feed, "page": page, "published": published, "article_id": article_id})
+    members.seal_all(conn, sealed)
 
 
 @dataclass
 class Dirty:
-    """What a build's changes did to one feed: positions ``(published, article_id)`` that
-    changed (old and new), whether items moved (added, removed or re-dated), item counts."""
+    """What a build's changes did to one feed: the positions ``(published, article_id)`` that
+    changed, each with whether an item was there before and is there now; item counts."""
 
-    positions: list[tuple[datetime, str, bool]] = field(default_factory=list)  # + whether an item is there now
+    positions: list[tuple[tuple[datetime, str], bool, bool]] = field(default_factory=list)
     shifted: bool = False
     before: int = 0
     after: int = 0
@@ -172,10 +185,13 @@ def apply_changes(conn: Connection, settings: Settings) -> dict[str, Dirty]:
         feed, article_id = key
         o, n = old.get(key), new.get(key)
         d = dirty.setdefault(feed, Dirty())
-        if o is not None:
-            d.positions.append((o, article_id, o == n))
-        if n is not None and n != o:
-            d.positions.append((n, article_id, True))
+        if o is not None and o == n:
+            d.positions.append(((o, article_id), True, True))  # edited in place
+        else:
+            if o is not None:
+                d.positions.append(((o, article_id), True, False))
+            if n is not None:
+                d.positions.append(((n, article_id), False, True))
         if o != n:
             d.shifted = True
             if o is not None:
@@ -208,8 +224,20 @@ def _all_paths(spec: FeedSpec, pages: Iterable[int | None]) -> list[str]:
     return [spec.path(fmt, page) for page in pages for fmt in FORMATS]
 
 
+def _newer(x: tuple[datetime, str], b: tuple[datetime, str] | None) -> bool:
+    """Whether position ``x`` comes before boundary ``b`` in the feed's order (newest first)."""
+    return b is None or x[0] > b[0] or (x[0] == b[0] and x[1] < b[1])
+
+
 def render_dirty(conn: Connection, settings: Settings, dirty: dict[str, Dirty]) -> tuple[list[FeedDocument], list[str]]:
-    """The documents the changes touch, and the paths they withdraw."""
+    """Seal or unseal each changed feed's newest archive pages, and render the documents the
+    changes touch; returns them and the paths they withdraw.
+
+    A feed's items, newest first, are: the subscription document (the newest
+    ``items_per_feed``), the open page (the rest of the items newer than the newest
+    sealed page), then the sealed pages, newest first. A change renders the subscription
+    document, the page whose range holds each changed position (the open page, for the
+    newest items), and the pages whose links change when pages are added or removed."""
     size = settings.items_per_feed
     documents: list[FeedDocument] = []
     removed: list[str] = []
@@ -218,31 +246,56 @@ def render_dirty(conn: Connection, settings: Settings, dirty: dict[str, Dirty]) 
         d = dirty[feed]
         kind, _ = split_key(feed)
         spec = spec_for(settings, feed, d.label)
+        sealed, last = members.last_boundary(conn, feed)
+        tail = members.count_range(conn, feed, last)
+        tail_before = tail - sum(1 for x, was_, is_ in d.positions if is_ and not was_ and _newer(x, last)) + sum(
+            1 for x, was_, is_ in d.positions if was_ and not is_ and _newer(x, last))
+        pages_before = sealed + (1 if tail_before > size else 0)
+        touched: set[int] = set()
+        tail_touched = False
+        for x, _, _ in d.positions:
+            if _newer(x, last):
+                tail_touched = True
+            elif (page := members.page_holding(conn, feed, x)) is not None:
+                touched.add(page)
+        while sealed > 0 and tail < size:  # retractions left the subscription short: unseal the newest page
+            previous = members.boundary_at(conn, feed, sealed - 1) if sealed > 1 else None
+            tail += members.count_range(conn, feed, previous, last)
+            members.unseal(conn, feed, sealed)
+            touched.discard(sealed)
+            sealed, last, tail_touched = sealed - 1, previous, True
+        while tail >= 2 * size:  # the open page is full: seal it
+            last = members.nth_oldest(conn, feed, last, size)
+            sealed += 1
+            members.seal(conn, feed, sealed, last)
+            touched.add(sealed)
+            tail -= size
+        pages = sealed + (1 if tail > size else 0)
+        if tail > size and tail_touched:
+            touched.add(sealed + 1)
+        if pages != pages_before:  # the newest pages' links change
+            touched |= {n for n in (pages_before, pages) if n > 0}
         was, now = _listed(settings, kind, d.before), _listed(settings, kind, d.after)
-        old_pages = archive_pages(d.before, settings) if was else 0
-        new_pages = archive_pages(d.after, settings) if now else 0
         if was != now:
             listings.add("section" if kind == "all" else kind)
         if not now:
-            removed += _all_paths(spec, [None, *range(1, old_pages + 1)])
+            if was:
+                removed += _all_paths(spec, [None, *range(1, pages_before + 1)])
             continue
-        if not was:
-            pages: Iterable[int] = range(1, new_pages + 1)
+        if was:
+            removed += _all_paths(spec, range(pages + 1, pages_before + 1))
+            numbers = sorted(n for n in touched if 1 <= n <= pages)
         else:
-            ranks = [members.older_count(conn, feed, published, article_id, d.after, present)
-                     for published, article_id, present in d.positions]
-            archived_now = max(0, d.after - size)
-            if d.shifted:
-                starts = [r for r in [*ranks, max(0, d.before - size) - 1, archived_now - 1] if r >= 0]
-                pages = range(min(starts) // size + 1, new_pages + 1) if starts else range(0)
+            numbers = list(range(1, pages + 1))
+        documents += render_page(settings, spec, Page(None, pages), members.feed_page(conn, feed, 0, size))
+        for number in numbers:
+            if number > sealed:  # the open page
+                items = members.feed_page(conn, feed, size, tail - size, newer=last)
             else:
-                pages = sorted({r // size + 1 for r in ranks if r < archived_now})
-            removed += _all_paths(spec, range(new_pages + 1, old_pages + 1))
-        documents += render_page(settings, spec, Page(None, new_pages), members.feed_page(conn, feed, 0, size, d.after))
-        for number in pages:
-            start, end = (number - 1) * size, min(number * size, d.after - size)
-            items = members.feed_page(conn, feed, d.after - end, end - start, d.after)
-            documents += render_page(settings, spec, Page(number, new_pages), items)
+                older = members.boundary_at(conn, feed, number)
+                newer = members.boundary_at(conn, feed, number - 1) if number > 1 else None
+                items = members.feed_page(conn, feed, 0, None, newer=newer, older=older)
+            documents += render_page(settings, spec, Page(number, pages), items)
     for kind in sorted(listings):
         documents.append(render_listing(conn, settings, kind))
     return documents, removed
@@ -270,22 +323,29 @@ def render_listing(conn: Connection, settings: Settings, kind: str) -> FeedDocum
 
 
 def _tasks(conn: Connection, settings: Settings) -> Iterator[tuple[Settings, FeedSpec, Page, list[Article]]]:
-    """Every page of every published feed, as render tasks, reading each feed once, newest first."""
+    """Every page of every published feed, as render tasks, reading each feed once, newest
+    first: the subscription document, the open page, then the sealed pages."""
     size = settings.items_per_feed
     for kind in ("section", "topic", "author"):
         for spec, count in listed_specs(conn, settings, kind):
-            pages = archive_pages(count, settings)
-            # newest first: the subscription document, the newest (partial) page, then full pages
-            sizes = [(None, size)] + [
-                (n, min(n * size, count - size) - (n - 1) * size) for n in range(pages, 0, -1)
-            ]
-            articles = members.feed_articles(conn, spec.key)
-            for number, length in sizes:
-                items = [a for _, a in zip(range(length), articles)]
-                if items:
-                    yield settings, spec, Page(number, pages), items
-            for _ in articles:  # an item beyond what the count said: never, in one snapshot
-                break
+            ends = members.boundaries(conn, spec.key)
+            tail = members.count_range(conn, spec.key, ends[-1]) if ends else count
+            pages = len(ends) + (1 if tail > size else 0)
+            articles = iter(members.feed_articles(conn, spec.key))
+            head = [a for _, a in zip(range(tail), articles)]
+            yield settings, spec, Page(None, pages), head[:size]
+            if tail > size:
+                yield settings, spec, Page(pages, pages), head[size:]
+            page: list[Article] = []
+            number = len(ends)
+            for article in articles:
+                while number > 1 and _newer((article.published, article.id), ends[number - 2]) is False:
+                    yield settings, spec, Page(number, pages), page  # this article is older: page done
+                    page, number = [], number - 1
+                page.append(article)
+            while number >= 1:  # down to page 1, even a page whose every story was retracted
+                yield settings, spec, Page(number, pages), page
+                page, number = [], number - 1
 
 
 def render_everything(conn: Connection, settings: Settings, *, workers: int | None = None) -> Iterator[FeedDocument]:

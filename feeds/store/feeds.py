@@ -12,12 +12,12 @@ from collections.abc import Iterable, Iterator, Sequence
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import Connection, and_, bindparam, delete, func, insert, select, update
+from sqlalchemy import Connection, and_, bindparam, delete, func, insert, or_, select, update
 
 from feeds.model import Article
 from feeds.store.articles import _article
 from feeds.store.db import insert_ignore
-from feeds.store.schema import article_changes, articles, feed_items, feed_stats, state
+from feeds.store.schema import article_changes, articles, feed_items, feed_pages, feed_stats, state
 
 CHUNK = 500  # ids per IN (...): well under every backend's bound-parameter limit
 META = (articles.c.id, articles.c.section, articles.c.published, articles.c.tags, articles.c.authors)
@@ -58,7 +58,7 @@ def article_meta(conn: Connection, ids: Sequence[str]) -> list[Any]:
 
 def all_article_meta(conn: Connection, batch: int = 5000) -> Iterator[Any]:
     """Every article's ``(id, section, published, tags, authors)``, oldest first, streamed."""
-    query = select(*META).order_by(articles.c.published, articles.c.id)
+    query = select(*META).order_by(articles.c.published, articles.c.id.desc())  # the feeds' order, reversed
     yield from conn.execute(query.execution_options(stream_results=True, yield_per=batch))
 
 
@@ -135,45 +135,105 @@ def reset(conn: Connection) -> None:
     """Empty the membership tables (before they are filled again from the articles)."""
     conn.execute(delete(feed_items))
     conn.execute(delete(feed_stats))
+    conn.execute(delete(feed_pages))
     clear_changes(conn)
 
 
-def _capped_count(conn: Connection, condition: Any, cap: int) -> int:
-    """``count(*)`` of the feed_items rows matching ``condition``, counting no further than ``cap``."""
-    picked = select(feed_items.c.article_id).where(condition).limit(cap).subquery()
-    return int(conn.execute(select(func.count()).select_from(picked)).scalar_one())
+Position = tuple[datetime, str]  # (published, article_id): where an item sits in its feed's order
 
 
-def older_count(conn: Connection, feed: str, published: datetime, article_id: str, total: int, present: bool) -> int:
-    """How many of ``feed``'s ``total`` items come after the position ``(published,
-    article_id)`` in the feed's order (newest first, ties by id): the item's rank from the
-    oldest, 0-based. ``present``: whether an item is at that position now.
-
-    Counted from the nearer end, as index range scans capped at half the feed: a new
-    story's rank costs next to nothing, an old one's at most half the feed's index."""
-    f, p, a = feed_items.c.feed == feed, feed_items.c.published, feed_items.c.article_id
-    cap = total // 2 + 1
-    newer = _capped_count(conn, and_(f, p > published), cap)
-    if newer < cap:
-        newer += _capped_count(conn, and_(f, p == published, a < article_id), total + 1)
-        return max(0, total - newer - (1 if present else 0))
-    older = _capped_count(conn, and_(f, p < published), total + 1)
-    return older + _capped_count(conn, and_(f, p == published, a > article_id), total + 1)
-
-
-def feed_page(conn: Connection, feed: str, offset: int, limit: int, total: int | None = None) -> list[Article]:
-    """``limit`` articles of ``feed`` from ``offset``, newest first (ties broken by id, so the
-    order, and so the bytes, never depend on the database's whim). With the feed's
-    ``total``, a page in the older half is read from the oldest end (so an old archive page
-    costs its distance from the nearer end of the feed's index, not from the newest)."""
+def newer_than(b: Position) -> Any:
+    """Items before ``b`` in the feed's order (newest first; on a tie in ``published``, the
+    smaller id first). The redundant bound on ``published`` keeps it an index range."""
     p, a = feed_items.c.published, feed_items.c.article_id
-    from_oldest = total is not None and offset > total // 2
-    order = (p, a.desc()) if from_oldest else (p.desc(), a)
-    start = max(0, total - offset - limit) if from_oldest and total is not None else offset
-    count = min(limit, total - offset) if from_oldest and total is not None else limit
-    picked = (
-        select(a, p).where(feed_items.c.feed == feed).order_by(*order).limit(count).offset(start).subquery()
+    return and_(p >= b[0], or_(p > b[0], a < b[1]))
+
+
+def at_or_older(b: Position) -> Any:
+    """Items at ``b`` or after it in the feed's order."""
+    p, a = feed_items.c.published, feed_items.c.article_id
+    return and_(p <= b[0], or_(p < b[0], a >= b[1]))
+
+
+def boundaries(conn: Connection, feed: str) -> list[Position]:
+    """The sealed pages' boundaries of ``feed``, page 1 (the oldest) first."""
+    rows = conn.execute(
+        select(feed_pages.c.published, feed_pages.c.article_id).where(feed_pages.c.feed == feed)
+        .order_by(feed_pages.c.page)
     )
+    return [(p, a) for p, a in rows]
+
+
+def boundary_at(conn: Connection, feed: str, page: int) -> Position | None:
+    row = conn.execute(
+        select(feed_pages.c.published, feed_pages.c.article_id).where(feed_pages.c.feed == feed, feed_pages.c.page == page)
+    ).first()
+    return None if row is None else (row.published, row.article_id)
+
+
+def last_boundary(conn: Connection, feed: str) -> tuple[int, Position | None]:
+    """(the number of sealed pages, the newest one's boundary)."""
+    row = conn.execute(
+        select(feed_pages.c.page, feed_pages.c.published, feed_pages.c.article_id)
+        .where(feed_pages.c.feed == feed).order_by(feed_pages.c.page.desc()).limit(1)
+    ).first()
+    return (0, None) if row is None else (row.page, (row.published, row.article_id))
+
+
+def page_holding(conn: Connection, feed: str, x: Position) -> int | None:
+    """The sealed page whose range holds position ``x`` (None: newer than every sealed page)."""
+    fp = feed_pages.c
+    return conn.execute(
+        select(fp.page).where(fp.feed == feed, or_(fp.published > x[0], and_(fp.published == x[0], fp.article_id <= x[1])))
+        .order_by(fp.page).limit(1)
+    ).scalar_one_or_none()
+
+
+def seal(conn: Connection, feed: str, page: int, b: Position) -> None:
+    conn.execute(insert(feed_pages).values(feed=feed, page=page, published=b[0], article_id=b[1]))
+
+
+def unseal(conn: Connection, feed: str, page: int) -> None:
+    conn.execute(delete(feed_pages).where(feed_pages.c.feed == feed, feed_pages.c.page == page))
+
+
+def seal_all(conn: Connection, rows: list[dict[str, Any]]) -> None:
+    """Insert ``{"feed", "page", "published", "article_id"}`` boundary rows."""
+    for start in range(0, len(rows), 10_000):
+        conn.execute(insert(feed_pages), rows[start : start + 10_000])
+
+
+def count_range(conn: Connection, feed: str, newer: Position | None, older: Position | None = None) -> int:
+    """Items of ``feed`` newer than ``newer`` (all when None) and at or older than ``older``."""
+    conditions = [feed_items.c.feed == feed]
+    if newer is not None:
+        conditions.append(newer_than(newer))
+    if older is not None:
+        conditions.append(at_or_older(older))
+    return int(conn.execute(select(func.count()).select_from(feed_items).where(*conditions)).scalar_one())
+
+
+def nth_oldest(conn: Connection, feed: str, newer: Position | None, n: int) -> Position:
+    """The position of the ``n``-th oldest item (1-based) among those newer than ``newer``."""
+    p, a = feed_items.c.published, feed_items.c.article_id
+    conditions = [feed_items.c.feed == feed] + ([newer_than(newer)] if newer is not None else [])
+    row = conn.execute(select(p, a).where(*conditions).order_by(p, a.desc()).offset(n - 1).limit(1)).one()
+    return (row.published, row.article_id)
+
+
+def feed_page(conn: Connection, feed: str, offset: int, limit: int | None,
+              newer: Position | None = None, older: Position | None = None) -> list[Article]:
+    """Articles of ``feed`` newest first (ties broken by id, so the order, and so the bytes,
+    never depend on the database's whim): those newer than ``newer`` and at or older than
+    ``older`` (each bound optional), from ``offset``, at most ``limit``. With bounds, an
+    index range of the feed, however deep in the archive."""
+    p, a = feed_items.c.published, feed_items.c.article_id
+    conditions = [feed_items.c.feed == feed]
+    if newer is not None:
+        conditions.append(newer_than(newer))
+    if older is not None:
+        conditions.append(at_or_older(older))
+    picked = select(a, p).where(*conditions).order_by(p.desc(), a).offset(offset).limit(limit).subquery()
     query = (
         select(articles)
         .join(picked, articles.c.id == picked.c.article_id)
@@ -213,8 +273,3 @@ def set_mark(conn: Connection, key: str, value: int) -> None:
         conn.execute(update(state).where(state.c.key == key).values(value=value))
 
 
-__all__ = [
-    "add_items", "all_article_meta", "article_meta", "clear_changes", "feed_articles", "feed_page", "get_mark",
-    "listed_stats", "memberships", "newest_update", "older_count", "pending_changes", "remove_items", "reset",
-    "set_mark", "stats", "write_stats",
-]

@@ -151,6 +151,21 @@ feed_stats = Table(
     Column("label", String(MAX_NAME), nullable=False),
 )
 
+# The sealed archive pages of each feed: page ``page`` (1 = the oldest) holds the feed's
+# items from just after page ``page - 1``'s boundary up to and including this boundary
+# item, ``(published, article_id)``. A page is sealed when it fills (``items_per_feed``
+# items older than the subscription document's), and never moves after: a retraction
+# or a backdated story changes the one page whose range holds it. Only the newest page
+# is ever unsealed, when retractions leave the subscription document short.
+feed_pages = Table(
+    "feed_pages",
+    metadata,
+    Column("feed", String(MAX_FEED), primary_key=True),
+    Column("page", Integer, primary_key=True, autoincrement=False),
+    Column("published", UTCDateTime, nullable=False),
+    Column("article_id", String(MAX_URL), nullable=False),
+)
+
 # Articles changed (upserted, retracted) since the last build, written in the same
 # transaction as the change; the build reads them, updates ``feed_items`` and renders
 # only the documents they touch, then deletes the rows it read: the table stays small.

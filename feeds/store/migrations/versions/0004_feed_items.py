@@ -1,4 +1,4 @@
-"""Topic, author and archive feeds: which feeds each article is in, and what changed.
+"""Topic, author and archive feeds: which feeds each article is in, their sealed archive pages, what changed.
 
 Revision ID: 0004
 Revises: 0003
@@ -39,6 +39,14 @@ def upgrade() -> None:
             sa.Column("items", sa.Integer, nullable=False),
             sa.Column("label", sa.String(200), nullable=False),
         )
+    if "feed_pages" not in present:
+        op.create_table(
+            "feed_pages",
+            sa.Column("feed", sa.String(80), primary_key=True),
+            sa.Column("page", sa.Integer, primary_key=True, autoincrement=False),
+            sa.Column("published", sa.DateTime, nullable=False),
+            sa.Column("article_id", sa.String(2048), nullable=False),
+        )
     if "article_changes" not in present:
         op.create_table(
             "article_changes",
@@ -49,5 +57,6 @@ def upgrade() -> None:
 
 def downgrade() -> None:
     op.drop_table("article_changes")
+    op.drop_table("feed_pages")
     op.drop_table("feed_stats")
     op.drop_table("feed_items")
