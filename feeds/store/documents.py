@@ -101,8 +101,9 @@ def load_documents(conn: Connection, known: Mapping[str, FeedDocument] | None = 
     published = conn.execute(select(feed_documents.c.path, feed_documents.c.etag)).all()
     documents = {path: known[path] for path, etag in published if path in known and known[path].etag == etag}
     to_read = [path for path, _ in published if path not in documents]
-    if to_read:
-        for r in conn.execute(select(feed_documents).where(feed_documents.c.path.in_(to_read))):
+    for start in range(0, len(to_read), CHUNK):  # bound parameters: SQLite allows 32,766, PostgreSQL 65,535
+        chunk = to_read[start : start + CHUNK]
+        for r in conn.execute(select(feed_documents).where(feed_documents.c.path.in_(chunk))):
             documents[r.path] = FeedDocument(
                 r.path, r.content_type, bytes(r.body), bytes(r.gzip_body), r.etag, r.last_modified
             )
