@@ -142,7 +142,7 @@ def prepare(url: str, n: int, settings: Any, full_up_to: int) -> tuple[Any, dict
     with engine.connect() as conn:
         have = conn.execute(select(func.count()).select_from(articles)).scalar_one()
         marked = members.get_mark(conn, publish.MEMBERS_MARK) == publish.members_fingerprint(settings)
-    if have != n or not marked:
+    if abs(have - n) > 1000 or not marked:  # a kept archive drifts by a few stories per run
         with engine.begin() as conn:
             for table in ("feed_documents", "feed_items", "feed_stats", "article_changes", "articles"):
                 conn.execute(text(f"DELETE FROM {table}"))
@@ -186,38 +186,45 @@ def timed_build(engine: Any, settings: Any) -> tuple[float, int, int]:
 
 
 def one_article_builds(engine: Any, settings: Any, n: int, repeat: int) -> dict[str, Any]:
-    """Builds after one article changes, by kind of change: (seconds, rendered, changed) each."""
+    """Builds after one article changes, by kind of change: (seconds, rendered, changed) each.
+    Each run picks its own stories, so a rerun on a kept archive changes something too."""
     out: dict[str, list[tuple[float, int, int]]] = {}
-    newest = n + 10_000_000  # ids beyond the loaded ones
-    stamp = T0 + SPAN + timedelta(days=1)
+    rng = random.Random(time.time_ns())
+    run = rng.randrange(1_000_000)
+    stamp = T0 + SPAN + timedelta(days=1 + run / 1000)
+
+    def stored(conn: Any) -> Article:
+        while (found := get_article(conn, f"https://bench.example/story/{rng.randrange(n)}")) is None:
+            pass
+        return found
+
     for r in range(repeat):
-        i = newest + r
+        i = n + 10_000_000 + run * 100 + r  # ids beyond the loaded ones
         new = article(i, n, published=stamp + timedelta(hours=r), updated=stamp + timedelta(hours=r),
                       section="section-1", tags=("Topic 1", "Topic 777"), authors=("Writer 3",))
         with engine.begin() as conn:
             upsert_article(conn, new, new.updated)
         out.setdefault("new story", []).append(timed_build(engine, settings))
         with engine.begin() as conn:
-            upsert_article(conn, new.replace(title=f"{new.title}, corrected", content_hash=f"e{r}",
+            upsert_article(conn, new.replace(title=f"{new.title}, corrected", content_hash=f"e{run}-{r}",
                                              updated=new.updated + timedelta(minutes=5)), None)
         out.setdefault("newest story edited", []).append(timed_build(engine, settings))
         with engine.begin() as conn:
-            old = get_article(conn, f"https://bench.example/story/{n // 3 + r * 7}")
-            assert old is not None
-            upsert_article(conn, old.replace(title=f"{old.title}, corrected", content_hash=f"o{r}",
+            old = stored(conn)
+            upsert_article(conn, old.replace(title=f"{old.title}, corrected", content_hash=f"o{run}-{r}",
                                              updated=stamp + timedelta(days=2, minutes=r)), None)
         out.setdefault("old story edited", []).append(timed_build(engine, settings))
         with engine.begin() as conn:
             delete_article(conn, new.id)
         out.setdefault("newest story retracted", []).append(timed_build(engine, settings))
         with engine.begin() as conn:
-            delete_article(conn, f"https://bench.example/story/{n // 4 + r * 11}")
+            delete_article(conn, stored(conn).id)
         out.setdefault("old story retracted", []).append(timed_build(engine, settings))
-        backdated = article(newest + 100 + r, n, published=T0 + SPAN / 5 + timedelta(minutes=r),
-                            updated=stamp, section="section-2", tags=("Topic 5",), authors=("Writer 9",))
+        backdated = article(i + 50, n, published=T0 + SPAN * rng.random(), updated=stamp,
+                            section="section-2", tags=("Topic 5",), authors=("Writer 9",))
         with engine.begin() as conn:
             upsert_article(conn, backdated, None)
-        out.setdefault("story dated two years back, first seen now", []).append(timed_build(engine, settings))
+        out.setdefault("a story dated years back, first seen now", []).append(timed_build(engine, settings))
     return out
 
 
