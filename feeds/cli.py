@@ -140,9 +140,12 @@ def cmd_build(args: argparse.Namespace, settings: Settings) -> int:
     if not result.built:
         print("nothing changed since the last build")
     else:
-        kind = "full build" if result.full else "build"
-        print(f"built: {len(result.changed)} document(s) changed ({kind}: {result.rendered} rendered "
-              f"in {result.seconds:.1f} s, {result.rendered / max(result.seconds, 1e-9):.0f} documents/s)")
+        if result.full:
+            how = (f"full build: {result.rendered} rendered in {result.seconds:.1f} s, "
+                   f"{result.rendered / max(result.seconds, 1e-9):.0f} documents/s")
+        else:
+            how = f"{result.rendered} rendered in {result.seconds:.2f} s"
+        print(f"built: {len(result.changed)} document(s) changed ({how})")
         for path in result.changed[:200]:
             print(f"  /{path}")
         if len(result.changed) > 200:

@@ -32,7 +32,7 @@ def index() -> Response:
     slugs = [p[len("feeds/") : -len(".rss")] for p in published if p.startswith("feeds/") and p.endswith(".rss")]
     slugs = [s for s in slugs if "/" not in s]  # sections: not topics/, authors/ or archive pages
     specs = [s for s in feed_specs(settings, [s for s in slugs if s != ALL]) if s.path("rss") in published]
-    topics, authors = _groups(ext, INDEX_TOPICS), _groups(ext, INDEX_AUTHORS, "author")
+    topics, authors = _groups(ext, [("topic", INDEX_TOPICS), ("author", INDEX_AUTHORS)])
     html = render_template(
         "index.html",
         settings=settings,
@@ -53,16 +53,19 @@ INDEX_AUTHORS = 100  # authors on the index page before it links /authors instea
 LIST_BUDGET = 1.0  # seconds the index waits for the topic and author lists (without them, sections alone)
 
 
-def _groups(ext: dict[str, Any], limit: int | None, kind: str = "topic") -> list[Any]:
-    """``(spec, items)`` of the busiest published topic (or author) feeds; [] when the
-    database does not answer in time (the index still lists the sections)."""
+def _groups(ext: dict[str, Any], wanted: list[tuple[str, int | None]]) -> list[list[Any]]:
+    """For each ``(kind, limit)``, ``(spec, items)`` of the busiest published topic (or
+    author) feeds; empty lists when the database does not answer within LIST_BUDGET (the
+    index still lists the sections)."""
     settings = ext["settings"]
+
+    def read(conn: Connection) -> list[list[Any]]:
+        return [busiest_specs(conn, settings, kind, limit) for kind, limit in wanted]
+
     try:
-        return within(ext["cache"], LIST_BUDGET,
-                      reading(ext["engine"], lambda conn: busiest_specs(conn, settings, kind, limit)),
-                      unavailable=SQLAlchemyError)
+        return within(ext["cache"], LIST_BUDGET, reading(ext["engine"], read), unavailable=SQLAlchemyError)
     except Unavailable:
-        return []
+        return [[] for _ in wanted]
 
 
 @pages.get("/topics")
@@ -78,7 +81,7 @@ def listing() -> Response:
         "listing.html",
         settings=settings,
         heading="Topics" if kind == "topic" else "Authors",
-        feeds=_groups(ext, None, kind),
+        feeds=_groups(ext, [(kind, None)])[0],
         name=lambda spec: display_name(spec, settings),
         formats=[(fmt, FORMAT_LABELS[fmt], FORMATS[fmt].split(";")[0]) for fmt in FORMATS],
     )
