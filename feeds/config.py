@@ -62,21 +62,24 @@ class Names:
     entries: tuple[Named, ...] = ()
     deny: frozenset[str] = frozenset()
     min_articles: int = 1
-    merged: Mapping[str, str] = field(default_factory=dict)  # folded label -> slug, from the aliases
+    merged: tuple[tuple[str, str], ...] = ()  # (folded label, slug), from the aliases
+
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "_merged", dict(self.merged))  # a tuple keeps Settings hashable
 
     def slug_of(self, label: str) -> str | None:
         """The feed slug a label belongs to, or None (nothing left after folding, or denied)."""
         from feeds.slugs import fold
 
         folded = fold(label)
-        slug = self.merged.get(folded, folded)
+        slug = self._merged.get(folded, folded)  # type: ignore[attr-defined]
         return slug if slug and slug not in self.deny else None
 
     def entry(self, slug: str) -> Named | None:
         return next((e for e in self.entries if e.slug == slug), None)
 
     def fingerprint(self) -> str:
-        return repr((sorted(self.merged.items()), sorted(self.deny), self.min_articles,
+        return repr((sorted(self.merged), sorted(self.deny), self.min_articles,
                      [(e.slug, e.title, e.description) for e in self.entries]))
 
 
@@ -306,7 +309,7 @@ def _load_names(path: Path, table: str, default_min: int) -> Names:
                 merged[folded] = slug
         entries.append(Named(slug, title, description, tuple(aliases)))
     denied = frozenset(fold(label) for label in deny) - {""}
-    return Names(tuple(entries), denied, min_articles, merged)
+    return Names(tuple(entries), denied, min_articles, tuple(sorted(merged.items())))
 
 
 def load_settings(environ: Mapping[str, str] | None = None, *, require_config: bool = True) -> Settings:
