@@ -311,7 +311,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--force", action="store_true", help="render even if no article changed")
     add("clock", cmd_clock, "run the scheduler alone (scan and rebuild on a timer); one active per database",
         ("ingest", "store", "build", "clock"))
-    p = add("export", cmd_export, "write every feed, gzip twins and OPML to a folder (for a CDN or static host)",
+    p = add("export", cmd_export, "write every feed, gzip twins, OPML and the front page to a folder (for a CDN or static host)",
             ("store", "build"))
     p.add_argument("dir", metavar="DIR", help="the folder to write (created if missing)")
     p = add("db", cmd_db, "database schema: upgrade to the newest migration, or show the current one", ("store",))
