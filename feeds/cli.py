@@ -142,9 +142,21 @@ def cmd_build(args: argparse.Namespace, settings: Settings) -> int:
     else:
         print(f"built: {len(result.changed)} document(s) changed")
         for path in result.changed:
-            print(f"  /{path}")
+            print(f"  {_served_at(path)}")
         websub.notify(settings, result.changed, result.removed, delay=websub.GRACE)
     return 0
+
+
+def _served_at(path: str) -> str:
+    """Where a published document answers: a feed's preview at its feed's URL (to browsers),
+    the front page at ``/``; a path under ``previews/`` is no URL."""
+    from feeds.publish.catalog import INDEX_PATH, PREVIEWS
+
+    if path == INDEX_PATH:
+        return "/ (front page)"
+    if path.startswith(PREVIEWS):
+        return f"/{path.removeprefix(PREVIEWS)} (preview, for browsers)"
+    return f"/{path}"
 
 
 def _serve(settings: Settings, engine: Engine | None, *, with_scheduler: bool) -> int:
