@@ -1,5 +1,6 @@
-"""The HTML pages for people, as rendered: hostile text stays text, the pages are stable
-from build to build, and the page's Content-Security-Policy allows exactly what it carries."""
+"""The HTML pages for people, as rendered: HTML5 without a parse error, hostile text stays
+text, the pages are stable from build to build, and the page's Content-Security-Policy
+allows exactly what it carries."""
 
 from __future__ import annotations
 
@@ -8,6 +9,7 @@ import hashlib
 import re
 from pathlib import Path
 
+import html5lib
 import pytest
 from lxml import etree
 
@@ -32,6 +34,17 @@ def _spec(settings: Settings, **changes: str) -> FeedSpec:
 
 def _parse(body: bytes) -> etree._Element:
     return etree.fromstring(body, etree.HTMLParser())
+
+
+@pytest.mark.parametrize("fmt", ["rss", "atom", "json", "index"])
+def test_the_pages_parse_as_html5_without_an_error(settings: Settings, fmt: str) -> None:
+    items = [make_article(n, authors=("Ann Lee",) * (n % 3)) for n in (3, 2, 1)]  # 0, 1 and 2 authors
+    spec = _spec(settings)
+    body = (render_index(settings, [Group("Sections", [(spec, items)])]) if fmt == "index"
+            else render_preview(settings, spec, items, fmt))
+    parser = html5lib.HTMLParser(strict=True)  # raises at the first parse error
+    parser.parse(body)
+    assert parser.errors == []
 
 
 def test_hostile_text_stays_text(settings: Settings) -> None:

@@ -67,7 +67,7 @@ def content_security_policy(script: bool) -> str:
     lead elsewhere, but the page loads nothing and submits nothing."""
     scripts = _source_hash(_SCRIPT) if script else "'none'"
     return (f"default-src 'none'; style-src {_source_hash(_STYLE)}; script-src {scripts}; "
-            "img-src 'self'; base-uri 'none'; form-action 'none'")
+            "base-uri 'none'; form-action 'none'")
 
 
 @dataclass(frozen=True)
