@@ -1,4 +1,4 @@
-"""``feeds export DIR``: every feed, gzip twins and OPML, for a CDN or static host."""
+"""``feeds export DIR``: every feed, gzip twins, OPML and the front page, for a CDN or static host."""
 
 from __future__ import annotations
 
@@ -30,10 +30,10 @@ def test_export_writes_every_feed_gzip_twins_and_opml(project, tmp_path):
     cdn = "https://cdn.harbourgazette.example/"
     result = project.cli("export", str(out), FEEDS_PUBLIC_URL=cdn)
     assert result.returncode == 0, result.stderr
-    assert "exported 10 document(s)" in result.stdout
+    assert "exported 11 document(s)" in result.stdout
 
     expected = {f"feeds/{slug}.{fmt}" for slug in ("all", "news", "sport") for fmt in ("rss", "atom", "json")}
-    expected.add("feeds.opml")
+    expected |= {"feeds.opml", "index.html"}  # no previews: a folder cannot tell a browser from a reader
     files = {p.relative_to(out).as_posix() for p in out.rglob("*") if p.is_file()}
     assert files == expected | {f + ".gz" for f in expected}
     for name in expected:
@@ -41,6 +41,8 @@ def test_export_writes_every_feed_gzip_twins_and_opml(project, tmp_path):
         assert gzip.decompress((out / (name + ".gz")).read_bytes()) == body
         if name.endswith(".json"):
             assert json.loads(body)["items"]
+        elif name == "index.html":
+            assert b'href="feeds/sport.rss"' in body and sport.url.encode() in body
         elif name != "feeds.opml":
             parsed = feedparser.parse(body)
             assert not parsed.bozo, (name, parsed.bozo_exception)
@@ -48,7 +50,7 @@ def test_export_writes_every_feed_gzip_twins_and_opml(project, tmp_path):
     assert len(feedparser.parse((out / "feeds/all.atom").read_bytes()).entries) == 2
     opml = ET.fromstring((out / "feeds.opml").read_bytes())
     urls = {o.get("xmlUrl") for o in opml.iter("outline") if o.get("xmlUrl")}
-    assert urls == {cdn + name for name in expected if name != "feeds.opml"}
+    assert urls == {cdn + name for name in expected if name.startswith("feeds/")}
     assert cdn + "feeds/sport.rss" in (out / "feeds/sport.rss").read_text()  # self links follow public_url
 
     # A section that empties loses its files on the next export; the rest are replaced in place.

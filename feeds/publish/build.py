@@ -10,7 +10,8 @@ from datetime import datetime
 
 from sqlalchemy import Connection, Engine
 
-from feeds.publish.catalog import FORMATS, OPML_PATH, OPML_TYPE, feed_specs
+from feeds.publish.catalog import FORMATS, INDEX_PATH, OPML_PATH, OPML_TYPE, feed_specs, preview_path
+from feeds.publish.preview import HTML_TYPE, Group, render_index, render_preview
 from feeds.publish.render import EPOCH, RENDERERS, newest_update, render_opml
 from feeds.config import Settings
 from feeds.model import FeedDocument
@@ -38,7 +39,8 @@ def make_document(path: str, content_type: str, body: bytes, last_modified: date
 
 
 def render_documents(conn: Connection, settings: Settings) -> list[FeedDocument]:
-    """Every feed in every format, and the OPML list, from one consistent read.
+    """Every feed in every format with its HTML preview, the OPML list and the front
+    page, from one consistent read.
 
     A feed whose query comes back empty (its last article went between the two
     reads) is left out, and so out of the OPML: a feed is never published empty.
@@ -58,7 +60,11 @@ def render_documents(conn: Connection, settings: Settings) -> list[FeedDocument]
         for fmt, content_type in FORMATS.items():
             body = RENDERERS[fmt](settings, spec, items)
             documents.append(make_document(spec.path(fmt), content_type, body, last))
+            preview = render_preview(settings, spec, items, fmt)
+            documents.append(make_document(preview_path(spec.path(fmt)), HTML_TYPE, preview, last))
     documents.append(make_document(OPML_PATH, OPML_TYPE, render_opml(settings, specs), newest_overall))
+    groups = [Group("Sections", [(spec, items) for spec, items in selected if spec in specs])]
+    documents.append(make_document(INDEX_PATH, HTML_TYPE, render_index(settings, groups), newest_overall))
     return documents
 
 

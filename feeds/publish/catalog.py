@@ -1,6 +1,6 @@
 """Which feeds exist: one per configured section that has articles, plus the all-sections feed.
 
-The catalogue is shared by the renderers, the OPML list and the index page, so
+The catalogue is shared by the renderers, the OPML list and the front page, so
 all three always agree on what a subscriber can find.
 """
 
@@ -49,3 +49,14 @@ def feed_specs(settings: Settings, sections_with_articles: list[str]) -> list[Fe
         title = slug.replace("-", " ").title()
         specs.append(FeedSpec(slug, f"{settings.title}: {title}", title, slug))
     return specs
+
+# Published documents that are not feeds. The front page is served at "/"; a feed's preview
+# (the HTML a browser gets at the feed's own URL) lives under PREVIEWS, a prefix no URL
+# reaches: the web layer attaches each preview to its feed, it never serves it by path.
+INDEX_PATH = "index.html"
+PREVIEWS = "previews/"
+
+
+def preview_path(feed_path: str) -> str:
+    """Where the HTML preview of the document at ``feed_path`` is published."""
+    return PREVIEWS + feed_path

@@ -1,11 +1,19 @@
 """Serve published feed documents from memory, before Flask's dispatch.
 
 Feed readers poll the same few URLs forever, so this path is the hot one: a
-WSGI middleware (the way WhiteNoise serves static files) answers ``/feeds/...``
-and ``/feeds.opml`` from responses prepared once per publish — bytes, gzip
-twin, ETags, Last-Modified, every header list — and hands everything else to
-the Flask app. A hit costs one dictionary lookup, one memoised
-``Accept-Encoding`` decision and one string comparison for a conditional GET.
+WSGI middleware (the way WhiteNoise serves static files) answers ``/feeds/...``,
+``/feeds.opml`` and the front page ``/`` from responses prepared once per
+publish — bytes, gzip twin, ETags, Last-Modified, every header list — and hands
+everything else to the Flask app. A hit costs one dictionary lookup, two
+memoised decisions (``Accept-Encoding``: gzip or not; ``Accept``: a browser or
+not) and one string comparison for a conditional GET.
+
+A feed URL has two representations, chosen by ``Accept`` (so every answer says
+``Vary: Accept-Encoding, Accept``): the feed itself, for feed readers, ``curl``
+and anything that does not prefer HTML, and the feed's HTML preview
+(:mod:`feeds.publish.preview`), for a browser's navigation. Each has its own
+strong ETag and gzip twin. Previews are published under a prefix no URL
+reaches, and attached here to their feed.
 
 Each process keeps its own copy, and a thread of its own follows the database:
 every ``poll_interval`` seconds a cheap check of ``documents_version``; only when
@@ -22,16 +30,12 @@ The cache is also the process's judge of the database's health
 request has waited on the database for over a second, requests that need the
 database are told at once instead of waiting their turn to find out
 (:mod:`feeds.web.database`).
-
-The XSL stylesheets that make feeds readable in a browser are package files,
-served the same way (``/feeds/style-rss.xsl``, ``/feeds/style-atom.xsl``).
 """
 
 from __future__ import annotations
 
 import itertools
 import logging
-import os
 import re
 import threading
 import time
@@ -41,7 +45,6 @@ from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from email.utils import format_datetime, parsedate_to_datetime
-from importlib import resources
 from typing import Any
 
 from sqlalchemy import Engine
@@ -49,6 +52,7 @@ from sqlalchemy.exc import SQLAlchemyError
 
 from feeds.config import Settings
 from feeds.model import FeedDocument
+from feeds.publish.catalog import INDEX_PATH, PREVIEWS
 from feeds.store.db import DOCUMENTS_VERSION, describe, get_version, read_snapshot
 from feeds.store.documents import load_documents
 
@@ -57,7 +61,7 @@ log = logging.getLogger(__name__)
 StartResponse = Callable[..., Any]
 FEED_PATH = re.compile(r"^/feeds/([a-z0-9](?:[a-z0-9-]{0,62}[a-z0-9])?)\.(rss|atom|json)$")
 OPML_URL = "/feeds.opml"
-STATIC_TYPES = {".xsl": "text/xsl; charset=utf-8"}
+INDEX_URL = "/"
 RETRY_AFTER = "30"
 REDIRECT_CACHE = "public, max-age=86400"
 POLL_INTERVAL = 2.0  # seconds between a process's checks of documents_version
@@ -65,19 +69,19 @@ SLOW_CHECK = 1.0  # seconds a check may go unanswered before the database counts
 MAX_MEMO = 512  # distinct Accept-Encoding (and Accept) values remembered
 
 PLAIN, GZIP = 0, 1
-BROWSER = 2  # added to PLAIN/GZIP: the variant for a browser's navigation
-# RSS and Atom have a browser variant: the same bytes as application/xml, which
-# browsers render through the xml-stylesheet (Chromium shows application/rss+xml
-# and application/atom+xml as plain text).
-STYLED_TYPES = ("application/rss+xml", "application/atom+xml")
-BROWSER_TYPE = "application/xml; charset=utf-8"
+BROWSER = 2  # added to PLAIN/GZIP: the variant for a browser's navigation (the preview, if any)
+HTML_TYPES = ("text/html", "application/xhtml+xml")
+# Media types a feed reader may name; a client that names one at least as high as HTML gets the feed.
+FEED_TYPES = ("application/rss+xml", "application/atom+xml", "application/feed+json", "application/json",
+              "application/rdf+xml", "application/xml", "text/xml")
 
 
 @dataclass(frozen=True)
 class Variant:
-    """One variant of a document: its validator, headers for 200 and 304, and body."""
+    """One variant of a document: its validators, headers for 200 and 304, and body."""
 
     etag: str
+    last_modified: datetime  # to the second, as Last-Modified says
     headers: list[tuple[str, str]]
     not_modified: list[tuple[str, str]]
     body: bytes
@@ -85,64 +89,69 @@ class Variant:
 
 @dataclass(frozen=True)
 class Prepared:
-    """A document with every variant's response computed once."""
+    """A document (and its preview, if it has one) with every variant's response computed once."""
 
     doc: FeedDocument
+    preview: FeedDocument | None
     variants: tuple[Variant, Variant, Variant, Variant]  # PLAIN, GZIP, BROWSER+PLAIN, BROWSER+GZIP
-    last_modified: datetime  # to the second, as Last-Modified says
-
-    @property
-    def gzip_etag(self) -> str:
-        return self.variants[GZIP].etag
 
 
-def prepare_document(doc: FeedDocument, max_age: int) -> Prepared:
+def _variants(doc: FeedDocument, max_age: int, vary: str) -> list[Variant]:
+    """``doc`` plain and gzipped, each with the ETag that names its bytes."""
     last_modified = doc.last_modified.astimezone(UTC).replace(microsecond=0)
-    styled = doc.content_type.startswith(STYLED_TYPES)
     common = [
         ("Last-Modified", format_datetime(last_modified, usegmt=True)),
         ("Cache-Control", f"public, max-age={max_age}"),
-        ("Vary", "Accept-Encoding, Accept" if styled else "Accept-Encoding"),
+        ("Vary", vary),
         ("Access-Control-Allow-Origin", "*"),
         ("Access-Control-Expose-Headers", "ETag"),
         ("X-Content-Type-Options", "nosniff"),
     ]
     variants = []
-    for browser in (False, True):
-        content_type = BROWSER_TYPE if browser and styled else doc.content_type
-        tag = doc.etag[:-1] + ("-x" if browser and styled else "")
-        for etag, body, encoding in ((tag + '"', doc.body, None), (tag + '-gz"', doc.gzip_body, "gzip")):
-            not_modified = [("ETag", etag), *common]
-            headers = [("Content-Type", content_type), ("Content-Length", str(len(body)))]
-            if encoding:
-                headers.append(("Content-Encoding", encoding))
-            variants.append(Variant(etag, headers + not_modified, not_modified, body))
-    return Prepared(doc, (variants[0], variants[1], variants[2], variants[3]), last_modified)
+    for etag, body, encoding in ((doc.etag, doc.body, None), (doc.etag[:-1] + '-gz"', doc.gzip_body, "gzip")):
+        not_modified = [("ETag", etag), *common]
+        headers = [("Content-Type", doc.content_type), ("Content-Length", str(len(body)))]
+        if encoding:
+            headers.append(("Content-Encoding", encoding))
+        variants.append(Variant(etag, last_modified, headers + not_modified, not_modified, body))
+    return variants
+
+
+def prepare_document(doc: FeedDocument, max_age: int, preview: FeedDocument | None = None) -> Prepared:
+    """Every response for ``doc``'s URL: a browser gets ``preview`` where there is one,
+    and then every answer varies on ``Accept`` too, so no cache hands one to the other."""
+    vary = "Accept-Encoding, Accept" if preview is not None else "Accept-Encoding"
+    plain, zipped = _variants(doc, max_age, vary)
+    page, page_zipped = _variants(preview, max_age, vary) if preview is not None else (plain, zipped)
+    return Prepared(doc, preview, (plain, zipped, page, page_zipped))
+
+
+def _qualities(accept: str) -> dict[str, float]:
+    """``Accept``'s media ranges (lower case) and their q values; a bad q counts as 0."""
+    qualities: dict[str, float] = {}
+    for part in accept.lower().split(","):
+        media, _, params = part.partition(";")
+        q = 1.0
+        for param in params.split(";"):
+            name, _, value = param.strip().partition("=")
+            if name.strip() == "q":
+                try:
+                    q = float(value.strip())
+                except ValueError:
+                    q = 0.0
+        qualities[media.strip()] = q
+    return qualities
 
 
 def is_browser(accept: str) -> bool:
-    """A browser navigating (asks for HTML), not a feed reader (names a feed type)."""
-    accept = accept.lower()
-    return "text/html" in accept and "rss+xml" not in accept and "atom+xml" not in accept
-
-
-def static_documents() -> dict[str, FeedDocument]:
-    """The package's ``web/static`` files as documents under ``/feeds/``."""
-    from feeds.publish.build import make_document
-
-    docs = {}
-    folder = resources.files("feeds.web").joinpath("static")
-    for entry in sorted(folder.iterdir(), key=lambda e: e.name):
-        suffix = "." + entry.name.rpartition(".")[2]
-        if entry.is_file() and suffix in STATIC_TYPES:
-            body = entry.read_bytes()
-            try:
-                modified = datetime.fromtimestamp(int(os.stat(str(entry)).st_mtime), UTC)
-            except OSError:
-                modified = datetime(2026, 1, 1, tzinfo=UTC)
-            path = f"feeds/{entry.name}"
-            docs[path] = make_document(path, STATIC_TYPES[suffix], body, modified)
-    return docs
+    """A person's browser navigating, not a feed reader: the client names HTML, and
+    prefers it to every feed type it names. Browsers send ``text/html`` first and
+    ``application/xml;q=0.9``; readers name a feed type (and ``text/html``, if at
+    all, lower), or send ``*/*`` or nothing, which is the feed: a wildcard is no
+    preference for a page."""
+    qualities = _qualities(accept)
+    html = max((qualities.get(t, 0.0) for t in HTML_TYPES), default=0.0)
+    return html > 0 and html > max(qualities.get(t, 0.0) for t in FEED_TYPES)
 
 
 class DocumentCache:
@@ -169,9 +178,7 @@ class DocumentCache:
         self._outage_logged = False
         self._waits: dict[int, float] = {}  # calls waiting on the database now -> since when (monotonic)
         self._wait_ids = itertools.count()
-        max_age = settings.cache_max_age
-        self.static = {"/" + p: prepare_document(d, max_age) for p, d in static_documents().items()}
-        self.by_url: dict[str, Prepared] = dict(self.static)  # "/feeds/world.rss" -> response, the hot lookup
+        self.by_url: dict[str, Prepared] = {}  # "/feeds/world.rss" -> response, the hot lookup
 
     @property
     def loaded(self) -> bool:
@@ -264,22 +271,37 @@ class DocumentCache:
             version = get_version(conn, DOCUMENTS_VERSION)
             if version == self.version:
                 return False
-            docs = load_documents(conn, known={path: prepared.doc for path, prepared in self.documents.items()})
+            known = {p: d for prepared in self.documents.values() for p, d in _published(prepared)}
+            docs = load_documents(conn, known=known)
         max_age = self.settings.cache_max_age
         old = self.documents
+        previews = {path.removeprefix(PREVIEWS): doc for path, doc in docs.items() if path.startswith(PREVIEWS)}
         documents = {}
         try:
             for path, doc in docs.items():
+                if path.startswith(PREVIEWS):
+                    continue
+                preview = previews.get(path)
                 same = old.get(path)
-                documents[path] = same if same is not None and same.doc is doc else prepare_document(doc, max_age)
+                if same is not None and same.doc is doc and same.preview is preview:
+                    documents[path] = same
+                else:
+                    documents[path] = prepare_document(doc, max_age, preview)
         except Exception:  # a bad row must not turn every feed request into a 500
             log.exception("could not prepare the published documents; serving the previous set")
             return False
-        by_url = {"/" + path: prepared for path, prepared in documents.items()}
-        by_url.update(self.static)
+        by_url = {(INDEX_URL if path == INDEX_PATH else "/" + path): prepared for path, prepared in documents.items()}
         self.documents, self.by_url = documents, by_url  # each swap is atomic
         self.version = version
         return True
+
+
+def _published(prepared: Prepared) -> list[tuple[str, FeedDocument]]:
+    """The published documents behind one URL's responses, by their paths in the store."""
+    pairs = [(prepared.doc.path, prepared.doc)]
+    if prepared.preview is not None:
+        pairs.append((prepared.preview.path, prepared.preview))
+    return pairs
 
 
 def _follow(ref: weakref.ref[DocumentCache], wake: threading.Event) -> None:
@@ -323,14 +345,14 @@ def _etag_matches(header: str, etag: str) -> bool:
     return any(t.strip().removeprefix("W/") == etag for t in header.split(","))
 
 
-def _not_modified_since(header: str, prepared: Prepared) -> bool:
+def _not_modified_since(header: str, variant: Variant) -> bool:
     try:
         since = parsedate_to_datetime(header)
     except (TypeError, ValueError, IndexError, OverflowError):
         return False
     if since.tzinfo is None:
         return False
-    return prepared.last_modified <= since
+    return variant.last_modified <= since
 
 
 CORS_PREFLIGHT = [
@@ -365,7 +387,7 @@ class FeedResponder:
         prepared = self.cache.by_url.get(path)
         method = environ.get("REQUEST_METHOD", "GET")
         if prepared is None:
-            if path.startswith("/feeds/") or path == OPML_URL:
+            if path.startswith("/feeds/") or path == OPML_URL or path == INDEX_URL:
                 result = self._miss(path, environ, start_response)
             else:
                 result = self.app(environ, start_response)
@@ -392,7 +414,7 @@ class FeedResponder:
             fresh = inm == variant.etag or _etag_matches(inm, variant.etag)
         else:
             ims = environ.get("HTTP_IF_MODIFIED_SINCE")
-            fresh = ims is not None and _not_modified_since(ims, prepared)
+            fresh = ims is not None and _not_modified_since(ims, variant)
         if fresh:
             start_response("304 Not Modified", variant.not_modified)
             return []
@@ -408,11 +430,13 @@ class FeedResponder:
                 return _short(
                     start_response, "301 Moved Permanently", b"moved\n", [("Location", location)], cache=REDIRECT_CACHE
                 )
-        if not self.cache.loaded and (match is not None or path == OPML_URL):
+        if not self.cache.loaded and (match is not None or path == OPML_URL or path == INDEX_URL):
             # Nothing could be read yet (database down at start): not "gone", just "later".
             return _short(
                 start_response, "503 Service Unavailable", b"feeds not loaded yet\n", [("Retry-After", RETRY_AFTER)]
             )
+        if path == INDEX_URL:  # a new install: nothing built yet
+            return _short(start_response, "404 Not Found", b"no feeds published yet\n")
         return _short(start_response, "404 Not Found", b"no such feed\n")
 
     def _other_method(self, method: str, start_response: StartResponse) -> Iterable[bytes]:

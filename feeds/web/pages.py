@@ -1,16 +1,17 @@
-"""The pages Flask renders per request: the index (cheap, cached by the browser) and /healthz."""
+"""What Flask answers per request: ``/healthz`` and short errors. The front page is not here:
+it is rendered once per publish (:mod:`feeds.publish.preview`) and served with the feeds
+(:mod:`feeds.web.documents`)."""
 
 from __future__ import annotations
 
 from datetime import UTC, datetime
 from typing import Any
 
-from flask import Blueprint, Response, current_app, jsonify, render_template
+from flask import Blueprint, Response, current_app, jsonify
 from sqlalchemy import Connection
 from sqlalchemy.exc import SQLAlchemyError
 from werkzeug.exceptions import HTTPException
 
-from feeds.publish.catalog import ALL, FORMAT_LABELS, FORMATS, feed_specs
 from feeds.store.articles import count_ingester_bugs
 from feeds.store.db import BUILT_VERSION, CHECKED_VERSION, get_changed_at
 from feeds.store.pushes import count_queued
@@ -21,25 +22,6 @@ pages = Blueprint("pages", __name__)
 
 def _feeds() -> dict[str, Any]:
     return current_app.extensions["feeds"]
-
-
-@pages.get("/")
-def index() -> Response:
-    ext = _feeds()
-    settings = ext["settings"]
-    cache = ext["cache"]
-    published = set(cache.documents)  # the published set alone: no query, and the same list as the OPML
-    slugs = [p[len("feeds/") : -len(".rss")] for p in published if p.startswith("feeds/") and p.endswith(".rss")]
-    specs = [s for s in feed_specs(settings, [s for s in slugs if s != ALL]) if s.path("rss") in published]
-    html = render_template(
-        "index.html",
-        settings=settings,
-        specs=specs,
-        formats=[(fmt, FORMAT_LABELS[fmt], FORMATS[fmt].split(";")[0]) for fmt in FORMATS],
-    )
-    resp = Response(html, mimetype="text/html")
-    resp.headers["Cache-Control"] = f"public, max-age={min(settings.cache_max_age, 60)}"
-    return resp
 
 
 RETRY_AFTER = "30"
