@@ -17,6 +17,8 @@ depends_on: str | Sequence[str] | None = None
 
 
 def upgrade() -> None:
+    if sa.inspect(op.get_bind()).has_table("pushed_pages"):  # made by create_all before migrations existed
+        return
     op.create_table(
         "pushed_pages",
         sa.Column("article_id", sa.String(2048), primary_key=True),
