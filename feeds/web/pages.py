@@ -48,7 +48,8 @@ def healthz() -> tuple[Response, int]:
     ext = _feeds()
     settings = ext["settings"]
     cache = ext["cache"]
-    body: dict[str, Any] = {"database": "ok", "documents": len(cache.documents), "documents_version": cache.version}
+    body: dict[str, Any] = {"database": "ok", "documents": cache.published, "documents_in_memory": len(cache.by_url),
+                            "documents_version": cache.version}
     try:
         built_at, checked_at, bugs, pushes_queued = within(
             cache, HEALTH_BUDGET, reading(ext["engine"], _figures), unavailable=SQLAlchemyError
