@@ -3,7 +3,7 @@
 For each size (articles) and each database, it loads a synthetic archive into the real
 schema (23 sections; tags drawn from 20,000 topics and bylines from 2,000 authors, both
 long-tailed, so most topics are rare and a few are busy), fills the feed memberships
-with the build's own code (what the first build after the 0004 migration does), and
+with the build's own code (what the first build after the 0005 migration does), and
 prints:
 
 - the membership fill (the upgrade of an existing store): seconds;
@@ -148,7 +148,7 @@ def prepare(url: str, n: int, settings: Any, full_up_to: int) -> tuple[Any, dict
                 conn.execute(text(f"DELETE FROM {table}"))
         figures["load_s"] = load(engine, n)
         started = time.perf_counter()
-        with engine.begin() as conn:  # what the first build after the 0004 migration does
+        with engine.begin() as conn:  # what the first build after the 0005 migration does
             publish.rebuild_memberships(conn, settings)
             members.set_mark(conn, publish.MEMBERS_MARK, publish.members_fingerprint(settings))
         figures["memberships_s"] = time.perf_counter() - started

@@ -147,11 +147,23 @@ def cmd_build(args: argparse.Namespace, settings: Settings) -> int:
             how = f"{result.rendered} rendered in {result.seconds:.2f} s"
         print(f"built: {len(result.changed)} document(s) changed ({how})")
         for path in result.changed[:200]:
-            print(f"  /{path}")
+            print(f"  {_served_at(path)}")
         if len(result.changed) > 200:
             print(f"  ... and {len(result.changed) - 200} more")
         websub.notify(settings, result.changed, result.removed, delay=websub.GRACE)
     return 0
+
+
+def _served_at(path: str) -> str:
+    """Where a published document answers: a feed's preview at its feed's URL (to browsers),
+    the front page at ``/``; a path under ``previews/`` is no URL."""
+    from feeds.publish.catalog import INDEX_PATH, PREVIEWS
+
+    if path == INDEX_PATH:
+        return "/ (front page)"
+    if path.startswith(PREVIEWS):
+        return f"/{path.removeprefix(PREVIEWS)} (preview, for browsers)"
+    return f"/{path}"
 
 
 def _serve(settings: Settings, engine: Engine | None, *, with_scheduler: bool) -> int:
@@ -318,7 +330,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--force", action="store_true", help="render every document, even if no article changed")
     add("clock", cmd_clock, "run the scheduler alone (scan and rebuild on a timer); one active per database",
         ("ingest", "store", "build", "clock"))
-    p = add("export", cmd_export, "write every feed, gzip twins and OPML to a folder (for a CDN or static host)",
+    p = add("export", cmd_export, "write every feed, gzip twins, OPML and the front page to a folder (for a CDN or static host)",
             ("store", "build"))
     p.add_argument("dir", metavar="DIR", help="the folder to write (created if missing)")
     p = add("db", cmd_db, "database schema: upgrade to the newest migration, or show the current one", ("store",))

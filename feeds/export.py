@@ -1,10 +1,14 @@
-"""Static export: every feed, its gzip twin and the OPML list as files, for a CDN or static host.
+"""Static export: every feed, its gzip twin, the OPML list and the front page as files, for a
+CDN or static host.
 
 Rendered afresh from the store with this process's settings (so set
 ``FEEDS_PUBLIC_URL`` to where the files will be served: the feeds' self links
 use it), from one consistent read. Each file is written beside its final name
 and renamed into place, so a host serving the folder never sees half a file;
 feeds no longer produced are removed.
+
+The feeds' HTML previews are left out: they share their feed's URL, told apart by
+the request's ``Accept`` header, which a folder of files cannot do.
 """
 
 from __future__ import annotations
@@ -14,7 +18,7 @@ from pathlib import Path
 
 from sqlalchemy import Engine
 
-from feeds.publish.catalog import FORMATS
+from feeds.publish.catalog import FORMATS, PREVIEWS
 from feeds.publish.build import render_documents
 from feeds.config import Settings
 from feeds.store.db import build_transaction
@@ -50,10 +54,10 @@ def _render(engine: Engine, settings: Settings) -> list:
 def export(engine: Engine, settings: Settings, out: Path) -> tuple[int, int]:
     """Write the documents under ``out``; return (documents written, stale files removed).
 
-    Nothing is written when the store has no articles (the OPML lists alone).
+    Nothing is written when the store has no articles (no feeds to list).
     """
-    documents = _render(engine, settings)
-    if all(doc.path.endswith(".opml") for doc in documents):  # the OPML lists alone
+    documents = [doc for doc in _render(engine, settings) if not doc.path.startswith(PREVIEWS)]
+    if not any(doc.path.endswith(FEED_SUFFIXES[:-1]) for doc in documents):  # no feeds: the lists alone
         return 0, 0
     written: set[Path] = set()
     for doc in documents:

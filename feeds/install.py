@@ -35,7 +35,10 @@ NEEDS: dict[str, tuple[tuple[str, str], ...]] = {
         ("alembic.command", "alembic"),
         ("psycopg", "psycopg"),
     ),
-    "build": (("feedgen.feed", "feedgen"),),
+    "build": (
+        ("feedgen.feed", "feedgen"),
+        ("jinja2", "Jinja2"),  # the HTML previews and front page (feeds.publish.preview)
+    ),
     "clock": (("apscheduler.schedulers.background", "APScheduler"),),
     "web": (
         ("flask", "Flask"),

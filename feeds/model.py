@@ -73,7 +73,7 @@ class Article:
 
 @dataclass(frozen=True)
 class FeedDocument:
-    """A rendered feed (or OPML) ready to serve: bytes and validators, built once.
+    """A rendered feed (or OPML list, feed preview, front page) ready to serve: bytes and validators, built once.
 
     Everything a response needs is computed at build time so that serving is a
     dictionary lookup; ``gzip_body`` is precompressed for the same reason.

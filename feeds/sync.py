@@ -287,6 +287,7 @@ def scan_folder(
     jobs = []
     refused = []  # not pages (see _not_a_page): rejected without being opened
     previous_errors: dict[str, str] = {}  # unchanged files read again, and their recorded rejection
+    rereads_of_stored: set[str] = set()  # unchanged files read again whose article is stored: see upsert_article
     rereads = 0
     for rel, st in sorted(pages.items()):
         seen = known.get(FILE_SOURCE_PREFIX + rel)
@@ -302,6 +303,8 @@ def scan_folder(
             jobs.append((root / rel, rel, (st.st_mtime_ns, st.st_size)))
             if seen.error is not None:
                 previous_errors[rel] = seen.error
+            else:
+                rereads_of_stored.add(FILE_SOURCE_PREFIX + rel)
         elif seen.error is not None:  # still the page that was rejected: report it, don't retry it
             report.rejected.append((rel, seen.error))
         else:
@@ -313,7 +316,7 @@ def scan_folder(
 
     results = itertools.chain(refused, _parse_all(jobs, settings, workers or os.cpu_count() or 1))
     for batch in _batches(results, BATCH):
-        for parsed, change in _store_batch(engine, batch):
+        for parsed, change in _store_batch(engine, batch, rereads_of_stored):
             rel = parsed.source[len(FILE_SOURCE_PREFIX) :]
             if parsed.deferred:
                 report.deferred.append(rel)
@@ -335,43 +338,45 @@ def scan_folder(
     return report
 
 
-def _store(conn: Connection, parsed: _Parsed) -> Change | None:
-    """Write one result: its article, and what the scan saw of the file (None: no article)."""
+def _store(conn: Connection, parsed: _Parsed, rereads: set[str]) -> Change | None:
+    """Write one result: its article, and what the scan saw of the file (None: no article).
+    ``rereads``: the sources read again unchanged, whose stored article they gave."""
     if parsed.deferred:
         return None
     if parsed.article is None:
         record_source(conn, parsed.source, parsed.mtime_ns, parsed.size, None, parsed.error,
                       bug=parsed.bug, ingester=INGESTER_VERSION)
         return None
-    change = upsert_article(conn, parsed.article, datetime.fromtimestamp(parsed.mtime_ns / 1e9, UTC))
+    change = upsert_article(conn, parsed.article, datetime.fromtimestamp(parsed.mtime_ns / 1e9, UTC),
+                            reread=parsed.source in rereads)
     record_source(conn, parsed.source, parsed.mtime_ns, parsed.size, parsed.article.id, None,
                   ingester=INGESTER_VERSION)
     return change
 
 
-def _store_batch(engine: Engine, batch: list[_Parsed]) -> list[tuple[_Parsed, Change | None]]:
+def _store_batch(engine: Engine, batch: list[_Parsed], rereads: set[str]) -> list[tuple[_Parsed, Change | None]]:
     """One transaction for the batch; if the store refuses something in it, one transaction
     a page, so a page the store refuses is rejected, and the others are written."""
     try:
         with engine.begin() as conn:
-            return [(parsed, _store(conn, parsed)) for parsed in batch]
+            return [(parsed, _store(conn, parsed, rereads)) for parsed in batch]
     except (FieldTooLong, SQLAlchemyError) as exc:
         if _unavailable(exc):
             raise
-    return [_store_alone(engine, parsed) for parsed in batch]
+    return [_store_alone(engine, parsed, rereads) for parsed in batch]
 
 
-def _store_alone(engine: Engine, parsed: _Parsed) -> tuple[_Parsed, Change | None]:
+def _store_alone(engine: Engine, parsed: _Parsed, rereads: set[str]) -> tuple[_Parsed, Change | None]:
     try:
         with engine.begin() as conn:
-            return parsed, _store(conn, parsed)
+            return parsed, _store(conn, parsed, rereads)
     except (FieldTooLong, SQLAlchemyError) as exc:
         if _unavailable(exc):
             raise
         why = str(getattr(exc, "orig", None) or exc).splitlines()[0]
         refused = dataclasses.replace(parsed, article=None, error=f"cannot store: {why}")
     with engine.begin() as conn:
-        return refused, _store(conn, refused)
+        return refused, _store(conn, refused, rereads)
 
 
 def _unavailable(exc: Exception) -> bool:

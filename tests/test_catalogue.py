@@ -126,7 +126,9 @@ def test_topic_and_author_feeds_are_served_titled_and_listed(site: Served) -> No
         site.url(f"feeds/{s}.{f}") for s in ("all", "world", "sport") for f in FORMATS}
 
     index = site.server.get("/").body.decode()
-    assert 'href="/feeds/topics/climate.rss"' in index and 'href="/feeds/authors/ann-lee.atom"' in index
+    assert 'href="feeds/topics/climate.rss"' in index and 'href="feeds/authors/ann-lee.atom"' in index
+    assert 'rel="alternate" type="application/rss+xml"' in index
+    assert "topics/climate" not in index.split("</head>")[0], "autodiscovery: the sections, as feeds.opml"
     assert 'href="/feeds/topics/climate.json"' in site.server.get("/topics").body.decode()
     assert 'href="/feeds/authors/sofia-alvarado.rss"' in site.server.get("/authors").body.decode()
 
@@ -207,7 +209,7 @@ def test_editing_an_old_story_changes_only_the_page_holding_it(site: Served) -> 
     # story 7 is the 7th oldest of world, climate, economie and sofia-alvarado: page 2 of each
     # (and the 7th oldest of all, too: the sport stories are newer)
     pages = {"world", "all", "topics/climate", "topics/economie", "authors/sofia-alvarado"}
-    assert set(result.changed) == {f"feeds/{p}/archive/2.{f}" for p in pages for f in FORMATS}
+    assert set(result.changed) == _with_previews({f"feeds/{p}/archive/2.{f}" for p in pages for f in FORMATS})
     after = _published(site)
     assert {p for p in after if after[p] != before.get(p)} == set(result.changed)
 
@@ -217,14 +219,15 @@ def test_retracting_or_backdating_an_old_story_changes_only_the_page_holding_it(
     result = site.project.build()
     # story 3 is on page 1 of every feed it is in (Ann Lee's has 9 stories: page 1 is her open page)
     pages = {"world", "all", "topics/climate", "topics/economie", "authors/sofia-alvarado", "authors/ann-lee"}
-    assert set(result.changed) == {f"feeds/{p}/archive/1.{f}" for p in pages for f in FORMATS}
+    assert set(result.changed) == _with_previews({f"feeds/{p}/archive/1.{f}" for p in pages for f in FORMATS})
     page1 = json.loads(site.server.get("/feeds/world/archive/1.json").body)
     assert [i["id"] for i in page1["items"]] == [story(n).url for n in (5, 4, 2, 1)]
     # a story dated between 7 and 8, first seen now: into page 2 (stories 6-10), nothing else moves
     late = story(40, tags=(), authors=(), published=story(7).published + timedelta(minutes=10))
     site.project.add(late)
     result = site.project.build()
-    assert set(result.changed) == {f"feeds/{p}/archive/2.{f}" for p in ("world", "all") for f in FORMATS}
+    assert set(result.changed) == _with_previews(
+        {f"feeds/{p}/archive/2.{f}" for p in ("world", "all") for f in FORMATS})
     page2 = json.loads(site.server.get("/feeds/world/archive/2.json").body)
     assert [i["id"] for i in page2["items"]] == [story(n).url for n in (10, 9, 8)] + [late.url] + [
         story(n).url for n in (7, 6)]
@@ -240,6 +243,11 @@ def test_retractions_of_the_newest_stories_unseal_the_newest_page(site: Served) 
     page2 = json.loads(site.server.get("/feeds/world/archive/2.json").body)
     assert [i["id"] for i in page2["items"]] == [story(n).url for n in (8, 7, 6)]
     assert site.server.get("/feeds/world/archive/3.json").status == 404
+
+
+def _with_previews(paths: set[str]) -> set[str]:
+    """Documents and their HTML previews (what a browser gets at the same URL)."""
+    return paths | {f"previews/{p}" for p in paths}
 
 
 def _published(served: Served) -> dict[str, str]:
@@ -290,12 +298,12 @@ def test_an_existing_store_gets_its_topics_and_authors_on_upgrade(tmp_path: Path
 
     project, server = serve_project(tmp_path, database_url)
     server.stop()
-    with project.engine.begin() as conn:  # as a store at 0003 had them: no feed memberships
+    with project.engine.begin() as conn:  # as a store at 0004 had them: no feed memberships
         for n in (1, 2):
             upsert_article(conn, story(n), story(n).updated)
         conn.exec_driver_sql("DELETE FROM article_changes")
         conn.exec_driver_sql("DELETE FROM state WHERE key IN ('catalogue_members', 'catalogue_render')")
-    db.upgrade(project.engine, "0003")
+    db.upgrade(project.engine, "0004")
     db.upgrade(project.engine)
     result = project.build()
     assert result.full and {f"feeds/topics/ports.{f}" for f in FORMATS} <= set(result.changed)

@@ -51,6 +51,8 @@ def test_build_publishes_once_then_reports_nothing_changed(sample_project: Proje
     first = _feeds(project, "build")
     assert first.returncode == 0
     assert "/feeds/all.rss" in first.stdout and "/feeds.opml" in first.stdout
+    lines = first.stdout.splitlines()
+    assert "  /feeds/all.rss (preview, for browsers)" in lines and "  / (front page)" in lines  # URLs, not paths
     second = _feeds(project, "build")
     assert second.returncode == 0 and "nothing changed" in second.stdout
 

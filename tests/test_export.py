@@ -1,4 +1,4 @@
-"""``feeds export DIR``: every feed, gzip twins and OPML, for a CDN or static host."""
+"""``feeds export DIR``: every feed, gzip twins, OPML and the front page, for a CDN or static host."""
 
 from __future__ import annotations
 
@@ -30,11 +30,11 @@ def test_export_writes_every_feed_gzip_twins_and_opml(project, tmp_path):
     cdn = "https://cdn.harbourgazette.example/"
     result = project.cli("export", str(out), FEEDS_PUBLIC_URL=cdn)
     assert result.returncode == 0, result.stderr
-    assert "exported 15 document(s)" in result.stdout
+    assert "exported 16 document(s)" in result.stdout
 
     sections = {f"feeds/{slug}.{fmt}" for slug in ("all", "news", "sport") for fmt in ("rss", "atom", "json")}
     expected = sections | {f"feeds/authors/ada-quayside.{fmt}" for fmt in ("rss", "atom", "json")}
-    expected |= {"feeds.opml", "feeds/topics.opml", "feeds/authors.opml"}
+    expected |= {"feeds.opml", "feeds/topics.opml", "feeds/authors.opml", "index.html"}  # no previews: a folder cannot tell a browser from a reader
     files = {p.relative_to(out).as_posix() for p in out.rglob("*") if p.is_file()}
     assert files == expected | {f + ".gz" for f in expected}
     for name in expected:
@@ -42,6 +42,8 @@ def test_export_writes_every_feed_gzip_twins_and_opml(project, tmp_path):
         assert gzip.decompress((out / (name + ".gz")).read_bytes()) == body
         if name.endswith(".json"):
             assert json.loads(body)["items"]
+        elif name == "index.html":
+            assert b'href="feeds/sport.rss"' in body and sport.url.encode() in body
         elif not name.endswith(".opml"):
             parsed = feedparser.parse(body)
             assert not parsed.bozo, (name, parsed.bozo_exception)

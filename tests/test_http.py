@@ -8,13 +8,14 @@ import http.client
 import time
 from email.utils import format_datetime, parsedate_to_datetime
 from pathlib import Path
+from urllib.parse import quote
 
 import pytest
 from lxml import etree
 
 from feeds.publish import build as publish
 from feeds.web.documents import DocumentCache, FeedResponder
-from tests.fixtures_serve import LiveServer, Project, Served, make_article, served  # noqa: F401
+from tests.fixtures_serve import LiveServer, Project, Response, Served, make_article, served  # noqa: F401
 
 FEEDS = {
     "/feeds/world.rss": "application/rss+xml; charset=utf-8",
@@ -34,7 +35,7 @@ def test_every_feed_has_validators_and_cache_headers(served: Served, path: str) 
     assert etag and etag.startswith('"') and etag.endswith('"'), "a strong ETag"
     assert parsedate_to_datetime(r.header("Last-Modified") or "").tzinfo is not None
     assert r.header("Cache-Control") == f"public, max-age={served.settings.cache_max_age}"
-    assert r.header("Vary") == ("Accept-Encoding, Accept" if path.endswith((".rss", ".atom")) else "Accept-Encoding")
+    assert r.header("Vary") == ("Accept-Encoding" if path == "/feeds.opml" else "Accept-Encoding, Accept")
     assert r.header("Access-Control-Allow-Origin") == "*"
     assert r.header("X-Content-Type-Options") == "nosniff"
     assert r.header("Content-Length") == str(len(r.body))
@@ -124,6 +125,10 @@ ODD_PATHS = [
     "/feeds/world.rss/",
     "/feeds/world",
     "/feeds/world.rss.gz",
+    "/feeds/world.rss.html",
+    "/previews/feeds/world.rss",
+    "/index.html",
+    "/feeds/style-rss.xsl",
     "/feeds/../feeds/world.rss",
     "/feeds/%2e%2e/x",
     "/feeds/%2E%2E/%2E%2E/etc/passwd",
@@ -255,55 +260,152 @@ def test_feeds_not_loaded_yet_is_a_503_with_retry_after(tmp_path: Path, database
         assert r.status == 503 and r.header("Retry-After") == "30"
         assert server.get("/feeds.opml").status == 503
         assert server.get("/feeds/../x").status == 404
-        # the stylesheets are package files: served whatever the database does
-        assert server.get("/feeds/style-rss.xsl").status == 200
+        assert server.get("/").status == 503  # the front page is published with the feeds
     finally:
         server.stop()
 
 
-def test_stylesheets_turn_feeds_into_readable_pages(served: Served) -> None:
-    for fmt in ("rss", "atom"):
-        feed = served.server.get(f"/feeds/world.{fmt}")
-        assert feed.header("Content-Type", ).startswith(f"application/{fmt}+xml")  # type: ignore[union-attr]
-        pi = feed.body.split(b"\n")[1]
-        assert pi == f'<?xml-stylesheet type="text/xsl" href="style-{fmt}.xsl"?>'.encode()
-        xsl = served.server.get(f"/feeds/style-{fmt}.xsl")
-        assert xsl.status == 200 and xsl.header("Content-Type") == "text/xsl; charset=utf-8"
-        assert xsl.header("ETag") and xsl.header("X-Content-Type-Options") == "nosniff"
-        assert served.server.get(f"/feeds/style-{fmt}.xsl", If_None_Match=xsl.header("ETag") or "").status == 304
-        transform = etree.XSLT(etree.fromstring(xsl.body))
-        page = str(transform(etree.fromstring(feed.body)))
-        assert "This is a web feed" in page
-        assert "Story 7: ferries &amp; cranes &lt;return&gt;" in page
-        assert served.url(f"feeds/world.{fmt}") in page
-        assert page.index("Story 7") < page.index("Story 3")
+# What real clients send. Browsers navigating to a link: the HTML preview.
+BROWSER_ACCEPTS = {
+    "chrome": "text/html,application/xhtml+xml,application/xml;q=0.9,image/avif,image/webp,image/apng,*/*;q=0.8,"
+              "application/signed-exchange;v=b3;q=0.7",
+    "firefox": "text/html,application/xhtml+xml,application/xml;q=0.9,*/*;q=0.8",
+    "firefox-old": "text/html,application/xhtml+xml,application/xml;q=0.9,image/avif,image/webp,*/*;q=0.8",
+    "safari": "text/html,application/xhtml+xml,application/xml;q=0.9,*/*;q=0.8",
+}
+# Feed readers, libraries and command-line tools: the feed itself.
+READER_ACCEPTS = {
+    "curl": "*/*",
+    "none": None,
+    "feedparser": "application/atom+xml,application/rdf+xml,application/rss+xml,application/x-netcdf,"
+                  "application/xml;q=0.9,text/xml;q=0.2,*/*;q=0.1",
+    "feedly-inoreader-netnewswire-miniflux": "application/rss+xml, application/atom+xml, application/json, */*",
+    "tiny-tiny-rss": "application/rss+xml, application/rdf+xml;q=0.8, application/atom+xml;q=0.6, "
+                     "application/xml;q=0.4, text/xml;q=0.4, text/html;q=0.2, */*;q=0.1",
+    "json-feed-reader": "application/feed+json, application/json;q=0.9, */*;q=0.1",
+    "html-named-last-as-high": "application/xml, text/html",
+    "html-refused": "text/html;q=0, */*",
+}
+FEED_URLS = [f"/feeds/{slug}.{fmt}" for slug in ("world", "all") for fmt in ("rss", "atom", "json")]
 
 
-BROWSER_ACCEPT = "text/html,application/xhtml+xml,application/xml;q=0.9,image/avif,image/webp,*/*;q=0.8"
-READER_ACCEPTS = ["application/rss+xml, application/atom+xml, application/xml;q=0.9, */*;q=0.8", "*/*", ""]
+def _get(served: Served, path: str, accept: str | None, **headers: str) -> Response:
+    return served.server.get(path, **headers) if accept is None else served.server.get(path, Accept=accept, **headers)
 
 
-@pytest.mark.parametrize("fmt", ["rss", "atom"])
-def test_browsers_get_the_same_bytes_as_xml_so_the_stylesheet_applies(served: Served, fmt: str) -> None:
-    path = f"/feeds/world.{fmt}"
-    reader = served.server.get(path)
-    page = served.server.get(path, Accept=BROWSER_ACCEPT)
-    assert page.header("Content-Type") == "application/xml; charset=utf-8"
-    assert page.body == reader.body and page.header("ETag") != reader.header("ETag")
+@pytest.mark.parametrize("path", FEED_URLS)
+def test_readers_get_the_feed_bytes_with_their_validators(served: Served, path: str) -> None:
+    feed = served.server.get(path)
+    assert feed.header("Content-Type") == FEEDS.get(path, FEEDS[path.replace("/all.", "/world.")])
+    assert feed.header("Vary") == "Accept-Encoding, Accept"
+    etag = feed.header("ETag") or ""
+    zipped = served.server.get(path, Accept_Encoding="gzip")
+    for name, accept in READER_ACCEPTS.items():
+        r = _get(served, path, accept)
+        assert (r.status, r.body, r.header("ETag")) == (200, feed.body, etag), name
+        assert r.header("Content-Type") == feed.header("Content-Type"), name
+        assert _get(served, path, accept, If_None_Match=etag).status == 304, name
+        z = _get(served, path, accept, Accept_Encoding="gzip")
+        assert (z.body, z.header("ETag")) == (zipped.body, zipped.header("ETag")), name
+        assert _get(served, path, accept, Accept_Encoding="gzip", If_None_Match=z.header("ETag") or "").status == 304
+    assert b"xml-stylesheet" not in feed.body, "no XSLT: browsers are removing it"
+
+
+@pytest.mark.parametrize("path", FEED_URLS)
+def test_browsers_get_the_html_preview_with_its_own_validators(served: Served, path: str) -> None:
+    feed = served.server.get(path)
+    page = served.server.get(path, Accept=BROWSER_ACCEPTS["firefox"])
+    assert page.status == 200 and page.header("Content-Type") == "text/html; charset=utf-8"
     assert page.header("Vary") == "Accept-Encoding, Accept"
-    again = served.server.get(path, Accept=BROWSER_ACCEPT, If_None_Match=page.header("ETag") or "")
-    assert again.status == 304
-    zipped = served.server.get(path, Accept=BROWSER_ACCEPT, Accept_Encoding="gzip, deflate, br, zstd")
-    assert zipped.header("Content-Type") == "application/xml; charset=utf-8"
-    assert gzip.decompress(zipped.body) == reader.body
-    for accept in READER_ACCEPTS:
+    assert page.header("Cache-Control") == feed.header("Cache-Control")
+    etag = page.header("ETag") or ""
+    assert etag.startswith('"') and etag != feed.header("ETag"), "a strong ETag of its own"
+    assert page.body.startswith(b"<!doctype html>")
+    assert served.url(path).encode() in page.body, "the address to subscribe to"
+    for name, accept in BROWSER_ACCEPTS.items():
         r = served.server.get(path, Accept=accept)
-        assert r.header("Content-Type") == f"application/{fmt}+xml; charset=utf-8", accept
-    json_feed = served.server.get("/feeds/world.json", Accept=BROWSER_ACCEPT)
-    assert json_feed.header("Content-Type") == "application/feed+json; charset=utf-8"
+        assert (r.body, r.header("ETag")) == (page.body, etag), name
+        again = served.server.get(path, Accept=accept, If_None_Match=etag)
+        assert (again.status, again.body, again.header("ETag")) == (304, b"", etag), name
+        # the feed's ETag is not the page's: a browser holding it gets the page
+        assert served.server.get(path, Accept=accept, If_None_Match=feed.header("ETag") or "").status == 200
+    zipped = served.server.get(path, Accept=BROWSER_ACCEPTS["chrome"], Accept_Encoding="gzip, deflate, br, zstd")
+    assert zipped.header("Content-Encoding") == "gzip" and gzip.decompress(zipped.body) == page.body
+    zetag = zipped.header("ETag") or ""
+    assert zetag not in (etag, feed.header("ETag"), served.server.get(path, Accept_Encoding="gzip").header("ETag"))
+    nm = served.server.get(path, Accept=BROWSER_ACCEPTS["chrome"], Accept_Encoding="gzip", If_None_Match=zetag)
+    assert nm.status == 304
+    head = served.server.request(path, "HEAD", {"Accept": BROWSER_ACCEPTS["safari"]})
+    assert (head.status, head.body, head.header("ETag")) == (200, b"", etag)
+    lm = page.header("Last-Modified") or ""
+    assert served.server.get(path, Accept=BROWSER_ACCEPTS["safari"], If_Modified_Since=lm).status == 304
 
 
-def test_index_page_autodiscovery_and_subscribe_links(served: Served) -> None:
+def test_a_preview_shows_every_item_and_how_to_subscribe(served: Served) -> None:
+    page = served.server.get("/feeds/world.atom", Accept=BROWSER_ACCEPTS["chrome"])
+    doc = etree.fromstring(page.body, etree.HTMLParser())
+    assert doc.get("lang") == "en"
+    assert doc.findtext(".//main/h1") == "World"
+    titles = [a.text for a in doc.iterfind(".//main//article/h3/a")]
+    assert titles == [f"Story {n}: ferries & cranes <return>" for n in range(7, 2, -1)]  # 5 items per feed here
+    links = [a.get("href") for a in doc.iterfind(".//main//article/h3/a")]
+    assert links == [make_article(n).url for n in range(7, 2, -1)]
+    metas = [" ".join("".join(p.itertext()).split()) for p in doc.iterfind(".//main//article/p[@class='meta']")]
+    assert metas[0] == "1 March 2024, 15:00 UTC · By Ann Lee and Bo Chan"
+    assert [p.text for p in doc.iterfind(".//main//article/p[2]")][0] == "The short version of story 7."
+    field = doc.find(".//input[@id='feed-url']")
+    assert field is not None and field.get("readonly") is not None and field.get("value") == served.url("feeds/world.atom")
+    assert doc.find(".//label[@for='feed-url']") is not None
+    encoded = quote(served.url("feeds/world.atom"), safe="")
+    readers = {a.text: a.get("href") for a in doc.iterfind(".//ul[@class='inline readers']/li/a")}
+    assert readers == {
+        "Feedly": f"https://feedly.com/i/subscription/feed/{encoded}",
+        "Inoreader": f"https://www.inoreader.com/?add_feed={encoded}",
+        "NewsBlur": f"https://www.newsblur.com/?url={encoded}",
+        "The Old Reader": f"https://theoldreader.com/feeds/subscribe?url={encoded}",
+        "Feedbin": f"https://feedbin.com/?subscribe={encoded}",
+    }
+    others = {a.text: a.get("href") for a in doc.iterfind(".//ul[@class='inline formats']/li/a")}
+    assert others == {"RSS": "world.rss", "JSON Feed": "world.json"}
+    for label, href in others.items():  # relative links that resolve to the other formats' URLs
+        assert served.server.get("/feeds/" + href, Accept=BROWSER_ACCEPTS["chrome"]).status == 200, label
+
+
+def test_previews_and_the_front_page_have_no_urls_of_their_own(served: Served) -> None:
+    for path in ("/previews/feeds/world.rss", "/feeds/world.rss.html", "/index.html", "/previews/"):
+        assert served.server.get(path, Accept=BROWSER_ACCEPTS["chrome"]).status == 404, path
+
+
+def test_opml_is_the_same_for_everyone(served: Served) -> None:
+    opml = served.server.get("/feeds.opml")
+    page = served.server.get("/feeds.opml", Accept=BROWSER_ACCEPTS["chrome"])
+    assert (page.body, page.header("ETag"), page.header("Vary")) == (opml.body, opml.header("ETag"), "Accept-Encoding")
+
+
+def test_the_front_page_is_served_like_a_feed(served: Served) -> None:
+    r = served.server.get("/", Accept=BROWSER_ACCEPTS["chrome"])
+    assert r.status == 200 and r.header("Content-Type") == "text/html; charset=utf-8"
+    assert r.header("Vary") == "Accept-Encoding"
+    etag = r.header("ETag") or ""
+    assert etag.startswith('"') and served.server.get("/", If_None_Match=etag).status == 304
+    assert served.server.get("/").body == r.body, "one page for everyone"
+    zipped = served.server.get("/", Accept_Encoding="gzip")
+    assert gzip.decompress(zipped.body) == r.body and zipped.header("ETag") != etag
+    head = served.server.request("/", "HEAD")
+    assert (head.status, head.body) == (200, b"")
+
+
+def test_the_front_page_follows_each_publish(served: Served) -> None:
+    before = served.server.get("/")
+    served.project.add(make_article(9, title="Story 9: the new pier opens"))
+    served.project.build()
+    after = served.server.get("/")
+    assert b"Story 9: the new pier opens" in after.body and b"Story 9" not in before.body
+    assert after.header("ETag") != before.header("ETag")
+    assert served.server.get("/", If_None_Match=before.header("ETag") or "").status == 200
+
+
+def test_index_page_shows_headlines_autodiscovery_and_subscribe_links(served: Served) -> None:
     r = served.server.get("/")
     assert r.status == 200 and r.header("Content-Type") == "text/html; charset=utf-8"
     doc = etree.fromstring(r.body, etree.HTMLParser())
@@ -317,7 +419,18 @@ def test_index_page_autodiscovery_and_subscribe_links(served: Served) -> None:
             assert (mime, served.url(f"feeds/{slug}.{fmt}")) in alternates
     assert not any("culture" in href for _, href in alternates)
     hrefs = {a.get("href") for a in doc.iter("a")}
-    assert {"/feeds/world.rss", "/feeds/sport.atom", "/feeds/all.json", "/feeds.opml"} <= hrefs
+    assert {"feeds/world.rss", "feeds/sport.atom", "feeds/all.json", "feeds.opml"} <= hrefs
+    groups = {g.findtext("h2"): g for g in doc.iterfind(".//main/section")}
+    assert list(groups) == ["Sections", "Topics", "Authors"]
+    feeds = {"".join(h3.itertext()): h3.getparent() for h3 in groups["Sections"].iterfind("section[@class='feed']/h3")}
+    assert list(feeds) == ["All sections", "World", "Business", "Sport"]  # as configured
+    topics = ["".join(h3.itertext()) for h3 in groups["Topics"].iterfind("section[@class='feed']/h3")]
+    assert topics == ["Ports"]  # busiest first; every story carries it
+    assert groups["Authors"].find("section[@class='feed']/h3/a").get("href") == "feeds/authors/ann-lee.rss"
+    headlines = {name: [a.text for a in box.iterfind(".//ul[@class='headlines']/li/a")] for name, box in feeds.items()}
+    assert headlines["World"] == [f"Story {n}: ferries & cranes <return>" for n in (7, 6, 5)]
+    assert headlines["Business"] == [f"Story {n}: ferries & cranes <return>" for n in (21, 20)]
+    assert headlines["All sections"] == [f"Story {n}: ferries & cranes <return>" for n in (21, 20, 12)]
 
 
 def test_healthz_and_flask_errors_are_short(served: Served) -> None:

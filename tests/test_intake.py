@@ -4,11 +4,15 @@ from __future__ import annotations
 
 from datetime import UTC, datetime, timedelta
 
+import pytest
+
+from feeds.ingest import INGESTER_VERSION
 from feeds.intake import take_pushes
 from feeds.schedule import Jobs
 from feeds.store.articles import Change, get_article
 from feeds.store.pushes import QUEUED, REJECTED, count_queued, receipt, receive
-from feeds.store.schema import pushes
+from feeds.store.schema import pushed_pages, pushes
+from feeds.sync import scan_folder
 
 from .conftest import Project
 from .pages import news_page, story
@@ -60,3 +64,78 @@ def test_the_clock_takes_pushes_before_it_builds(project: Project) -> None:
         assert receipt(conn, pushed).state == "ingested"
     app = project.app().test_client()
     assert "https://harbourgazette.example/story/7" in app.get("/feeds/world.json").get_data(as_text=True)
+
+
+def test_a_push_an_ingester_bug_failed_stays_queued_until_the_bug_is_fixed(
+    project: Project, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A broken install must not reject a CMS's page for good: the push keeps its page,
+    its receipt says why it waits, later pushes are not held up behind it, and the first
+    intake after the fix takes it."""
+    from feeds.ingest import pipeline
+
+    monkeypatch.setattr(pipeline, "decode_html", lambda data: {}["boom"])
+    stuck = push(project, story(1))
+    report = take_pushes(project.engine, project.settings())
+    assert report.changes == [] and report.rejected == []
+    with project.engine.connect() as conn:
+        waiting = receipt(conn, stuck)
+        assert waiting.state == QUEUED and "KeyError" in (waiting.error or "")
+    monkeypatch.undo()
+    with project.engine.begin() as conn:  # more failing pages than a batch holds must not starve a good one
+        conn.execute(pushes.update().where(pushes.c.id == stuck).values(error="ingester bug: KeyError 'boom'"))
+    fresh = push(project, story(2))
+    report = take_pushes(project.engine, project.settings(), limit=1)
+    with project.engine.connect() as conn:
+        assert receipt(conn, fresh).state == "ingested", "a page that failed before is not taken first"
+    take_pushes(project.engine, project.settings())
+    with project.engine.connect() as conn:
+        taken = receipt(conn, stuck)
+        assert (taken.state, taken.error) == ("ingested", None)
+        assert get_article(conn, "https://harbourgazette.example/story/1") is not None
+
+
+def _older_ingester(project: Project) -> None:
+    with project.engine.begin() as conn:  # as an older release left them
+        conn.execute(pushed_pages.update().values(ingester="older"))
+
+
+def test_a_newer_ingester_reads_pushed_articles_again(project: Project, monkeypatch: pytest.MonkeyPatch) -> None:
+    from feeds.ingest import pipeline
+
+    url = "https://harbourgazette.example/story/1"
+    push(project, story(1))
+    take_pushes(project.engine, project.settings())
+    with project.engine.connect() as conn:
+        first = get_article(conn, url)
+    real = pipeline.decode_html
+    for variant in ("B", "A"):  # better extractions, whichever way their hashes order
+        monkeypatch.setattr(pipeline, "decode_html",
+                            lambda data, v=variant: real(data).replace("from the harbour", f"from the harbour {v}"))
+        _older_ingester(project)
+        assert take_pushes(project.engine, project.settings()).changes == [Change.UPDATED]
+        with project.engine.connect() as conn:
+            article = get_article(conn, url)
+            assert article.title == f"Story number 1 from the harbour {variant}"
+            assert article.updated == first.updated, "the same version of the page: its date stays"
+            assert set(conn.execute(pushed_pages.select().with_only_columns(pushed_pages.c.ingester)).scalars()) == {
+                INGESTER_VERSION}
+    assert take_pushes(project.engine, project.settings()).changes == [], "read again once"
+
+
+def test_a_re_read_never_brings_back_a_retracted_or_superseded_push(project: Project) -> None:
+    from feeds.store.articles import delete_article
+
+    push(project, story(1))
+    push(project, story(2))
+    take_pushes(project.engine, project.settings())
+    project.add_page("two.html", story(2).replace("from the harbour", "from the file"))
+    scan_folder(project.engine, project.settings())  # a file now holds a newer version of story 2
+    with project.engine.begin() as conn:
+        assert delete_article(conn, "https://harbourgazette.example/story/1")
+    _older_ingester(project)
+    take_pushes(project.engine, project.settings())
+    with project.engine.connect() as conn:
+        assert get_article(conn, "https://harbourgazette.example/story/1") is None, "retracted stays retracted"
+        assert get_article(conn, "https://harbourgazette.example/story/2").source == "file:two.html"
+        assert conn.execute(pushed_pages.select()).first() is None, "pages no article comes from are dropped"

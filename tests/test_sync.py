@@ -123,6 +123,34 @@ def test_a_newer_ingester_reads_again_what_an_older_one_read(project: Project) -
 
 
 
+@pytest.mark.parametrize("variants", [("A", "B", "C", "D"), ("D", "C", "B", "A")])
+def test_what_a_newer_ingester_makes_of_an_unchanged_file_replaces_what_an_older_one_made(
+    project: Project, monkeypatch: pytest.MonkeyPatch, variants: tuple[str, ...]
+) -> None:
+    """A re-read is the same version of the page read better, not a rival version: it
+    replaces the stored article whatever the order of the two content hashes, and keeps
+    the article's date (the page did not change, so neither did its ``updated``)."""
+    from sqlalchemy import update
+
+    from feeds.ingest import pipeline
+    from feeds.store.schema import sources
+
+    real = pipeline.decode_html
+    project.add_page("one.html", story(1))
+    scan_folder(project.engine, project.settings())
+    with project.engine.connect() as conn:
+        first = get_article(conn, "https://harbourgazette.example/story/1")
+    for variant in variants:  # each a newer ingester that reads the title differently
+        monkeypatch.setattr(pipeline, "decode_html",
+                            lambda data, v=variant: real(data).replace("from the harbour", f"from the harbour {v}"))
+        with project.engine.begin() as conn:
+            conn.execute(update(sources).values(ingester="older"))
+        assert scan_folder(project.engine, project.settings()).updated == 1, variant
+        with project.engine.connect() as conn:
+            article = get_article(conn, "https://harbourgazette.example/story/1")
+        assert article is not None and article.title == f"Story number 1 from the harbour {variant}"
+        assert article.updated == first.updated
+
 
 def test_a_rewritten_file_is_dated_when_it_was_written_never_in_the_future(project: Project) -> None:
     """A file edited without a new modified date is newer than what it gave before (one file,

@@ -256,7 +256,7 @@ def test_workers_go_when_the_master_is_killed(web: Web) -> None:
     wait_until(port_free, 15, "the orphaned worker to exit")
 
 
-def test_index_and_health_through_the_flask_app(web: Web) -> None:
+def test_index_and_health(web: Web) -> None:
     status, headers, body = web.request("GET", "/")
     assert status == 200 and headers["Content-Type"].startswith("text/html")
     assert b'rel="alternate" type="application/rss+xml"' in body and b"/feeds/world.rss" in body

@@ -70,8 +70,9 @@ def test_removed_feeds_are_not_announced(with_hub: Served) -> None:
     with_hub.project.build()
     with_hub.project.remove(make_article(10, "sport").id)
     result = with_hub.project.build()
-    # sport goes, and so does the topic, down to one story (under min_articles)
-    assert set(result.removed) == {f"feeds/{s}.{f}" for s in ("sport", "topics/ports") for f in ("rss", "atom", "json")}
+    # sport goes, and so does the topic, down to one story (under min_articles); a preview goes with its feed
+    feeds = {f"feeds/{s}.{f}" for s in ("sport", "topics/ports") for f in ("rss", "atom", "json")}
+    assert set(result.removed) == feeds | {f"previews/{p}" for p in feeds}
     urls = websub.changed_feed_urls(with_hub.settings, result.changed, result.removed)
     assert set(urls) == feed_urls(with_hub, "all", "authors/ann-lee", "authors/bo-chan")
 

@@ -31,16 +31,20 @@ from feeds.model import Article, FeedDocument
 from feeds.publish.catalog import (
     ALL,
     FORMATS,
+    INDEX_PATH,
     OPML_PATHS,
     OPML_TYPE,
     FeedSpec,
     archive_pages,
+    busiest_specs,
     feed_key,
     min_items,
     order_specs,
     spec_for,
+    preview_path,
     split_key,
 )
+from feeds.publish.preview import HTML_TYPE, Group, render_index, render_preview
 from feeds.publish.render import EPOCH, RENDERERS, Page, newest_update, render_opml
 from feeds.store import feeds as members
 from feeds.store.db import ARTICLES_VERSION, BUILT_VERSION, build_transaction, get_version, set_version
@@ -80,12 +84,16 @@ def make_document(path: str, content_type: str, body: bytes, last_modified: date
 
 
 def render_page(settings: Settings, spec: FeedSpec, page: Page, items: list[Article]) -> list[FeedDocument]:
-    """One page of one feed (the subscription document or an archive page) in every format."""
+    """One page of one feed (the subscription document or an archive page) in every format,
+    each with its HTML preview (what a browser gets at the same URL)."""
     last = newest_update(items)
-    return [
-        make_document(spec.path(fmt, page.number), content_type, RENDERERS[fmt](settings, spec, items, page), last)
-        for fmt, content_type in FORMATS.items()
-    ]
+    documents = []
+    for fmt, content_type in FORMATS.items():
+        path = spec.path(fmt, page.number)
+        documents.append(make_document(path, content_type, RENDERERS[fmt](settings, spec, items, page), last))
+        documents.append(make_document(preview_path(path), HTML_TYPE, render_preview(settings, spec, items, fmt, page),
+                                       last))
+    return documents
 
 
 def _render_task(args: tuple[Settings, FeedSpec, Page, list[Article]]) -> list[FeedDocument]:
@@ -221,7 +229,9 @@ def _listed(settings: Settings, kind: str, count: int) -> bool:
 
 
 def _all_paths(spec: FeedSpec, pages: Iterable[int | None]) -> list[str]:
-    return [spec.path(fmt, page) for page in pages for fmt in FORMATS]
+    """The documents of these pages of ``spec``, and their previews."""
+    paths = [spec.path(fmt, page) for page in pages for fmt in FORMATS]
+    return paths + [preview_path(path) for path in paths]
 
 
 def _newer(x: tuple[datetime, str], b: tuple[datetime, str] | None) -> bool:
@@ -298,6 +308,8 @@ def render_dirty(conn: Connection, settings: Settings, dirty: dict[str, Dirty]) 
             documents += render_page(settings, spec, Page(number, pages), items)
     for kind in sorted(listings):
         documents.append(render_listing(conn, settings, kind))
+    if dirty:
+        documents.append(render_front(conn, settings))
     return documents, removed
 
 
@@ -311,6 +323,30 @@ def listed_specs(conn: Connection, settings: Settings, kind: str) -> list[tuple[
     counts = {feed: n for feed, n, _ in rows}
     specs = order_specs(settings, [spec_for(settings, feed, label) for feed, _, label in rows])
     return [(spec, counts[spec.key]) for spec in specs]
+
+
+FRONT_TOPICS = 12  # the busiest topics on the front page; /topics lists them all
+FRONT_AUTHORS = 24  # authors on the front page (the most prolific) before /authors lists the rest
+
+
+def render_front(conn: Connection, settings: Settings) -> FeedDocument:
+    """The front page: the sections (and all) with their newest headlines, then the busiest
+    topics and the most prolific authors, each group linking its full list when it is
+    longer. Autodiscovery lists the sections only, as ``feeds.opml`` does."""
+    from feeds.publish.preview import HEADLINES
+
+    sections = [(spec, members.feed_page(conn, spec.key, 0, HEADLINES)) for spec, _ in
+                listed_specs(conn, settings, "section")]
+    groups = [Group("Sections", sections)]
+    for kind, title, limit, more in (("topic", "Topics", FRONT_TOPICS, "topics"),
+                                     ("author", "Authors", FRONT_AUTHORS, "authors")):
+        listed = members.count_listed(conn, f"{kind}/", min_items(settings, kind))
+        feeds = [(spec, members.feed_page(conn, spec.key, 0, HEADLINES))
+                 for spec, _ in busiest_specs(conn, settings, kind, limit)]
+        link = (more, f"Every {kind} ({listed:,})") if listed > limit else None
+        groups.append(Group(title, feeds, discover=False, more=link))
+    last = members.newest_update(conn, ALL, settings.items_per_feed) or EPOCH
+    return make_document(INDEX_PATH, HTML_TYPE, render_index(settings, groups), last)
 
 
 def render_listing(conn: Connection, settings: Settings, kind: str) -> FeedDocument:
@@ -368,6 +404,7 @@ def render_everything(conn: Connection, settings: Settings, *, workers: int | No
                 yield from pending.popleft().result()
     for kind in ("section", "topic", "author"):
         yield render_listing(conn, settings, kind)
+    yield render_front(conn, settings)
 
 
 def sync_memberships(conn: Connection, settings: Settings) -> tuple[dict[str, Dirty], bool]:

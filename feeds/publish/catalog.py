@@ -8,12 +8,11 @@
 - ``author``: one per byline name (``config/authors.toml``), at ``/feeds/authors/<slug>.*``.
 
 Each is published as a subscription document (the newest ``items_per_feed``
-items) and RFC 5005 archive pages: the older items in fixed pages of
-``items_per_feed``, numbered from the oldest (``<base>/archive/<n>.<fmt>``), so a
-page only changes when an article in it does (or when a retraction or a
-backdated article shifts the pages after it).
+items) and RFC 5005 archive pages holding the older items, numbered from the
+oldest (``<base>/archive/<n>.<fmt>``): a page is sealed when it fills, at a
+boundary stored with the feed, so it only changes when an article in it does.
 
-The catalogue is shared by the builder, the OPML lists and the index page, so
+The catalogue is shared by the builder, the OPML lists and the front page, so
 all of them always agree on what a subscriber can find.
 """
 
@@ -154,3 +153,15 @@ def busiest_specs(conn: Any, settings: Settings, kind: str, limit: int | None = 
 
     rows = busiest(conn, f"{kind}/", min_items(settings, kind), limit)
     return [(spec_for(settings, feed, label), n) for feed, n, label in rows]
+
+
+# Published documents that are not feeds. The front page is served at "/"; a feed's preview
+# (the HTML a browser gets at the feed's own URL) lives under PREVIEWS, a prefix no URL
+# reaches: the web layer attaches each preview to its feed, it never serves it by path.
+INDEX_PATH = "index.html"
+PREVIEWS = "previews/"
+
+
+def preview_path(feed_path: str) -> str:
+    """Where the HTML preview of the document at ``feed_path`` is published."""
+    return PREVIEWS + feed_path

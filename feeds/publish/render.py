@@ -13,9 +13,9 @@ to identical bytes and keeps its ETag. feedgen's traps are handled here:
 - lxml refuses control characters: text is cleaned before it reaches feedgen,
   so one odd article cannot fail a whole build.
 
-The XML feeds carry an ``xml-stylesheet`` processing instruction (relative
-href, so it stays same-origin behind any host or path prefix): a browser shows
-a readable page, feed readers ignore it.
+A person opening a feed in a browser gets an HTML page rendered beside the
+feed (:mod:`feeds.publish.preview`), not the feed styled by XSLT, which
+browsers are removing: the feeds carry no ``xml-stylesheet`` instruction.
 """
 
 from __future__ import annotations
@@ -39,7 +39,6 @@ GENERATOR = "feeds"
 EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
 ATOM_NS = "http://www.w3.org/2005/Atom"
 FH_NS = "http://purl.org/syndication/history/1.0"  # RFC 5005's fh:archive
-STYLESHEETS = {"rss": "style-rss.xsl", "atom": "style-atom.xsl"}
 # The date part of the tag: URIs minted for ids that are not URLs (RFC 4151). It
 # is part of every such id, so it must never change.
 TAG_DATE = "2026"
@@ -136,14 +135,14 @@ def summary_of(article: Article) -> str:
     return cut.rstrip(",;:.-") + "\u2026"
 
 
-def _section_title(settings: Settings, slug: str) -> str:
+def section_title(settings: Settings, slug: str) -> str:
     section = settings.section(slug)
     return section.title if section else slug.replace("-", " ").title()
 
 
 def _categories(settings: Settings, article: Article) -> list[tuple[str, str]]:
     """``(term, label)`` pairs: the section first, then the article's own tags, no repeats."""
-    out = [(article.section, _section_title(settings, article.section))]
+    out = [(article.section, section_title(settings, article.section))]
     seen = {out[0][1].casefold()}
     for tag in article.tags:
         tag = clean(tag).strip()
@@ -193,15 +192,14 @@ def _generator(settings: Settings, spec: FeedSpec, items: Sequence[Article], fmt
         if authors:
             fe.dc.dc_creator(", ".join(authors))
         # the section only: tags are the newsroom's keywords, carried in JSON Feed's tags
-        fe.category(term=article.section, label=_section_title(settings, article.section))
+        fe.category(term=article.section, label=section_title(settings, article.section))
         if article.image:
             fe.media.content({"url": article.image, "medium": "image"}, group=None)
             fe.media.thumbnail({"url": article.image}, group=None)
     return fg
 
 
-def _serialize(root: etree._Element, stylesheet: str) -> bytes:
-    root.addprevious(etree.PI("xml-stylesheet", f'type="text/xsl" href="{stylesheet}"'))
+def _serialize(root: etree._Element) -> bytes:
     return etree.tostring(root.getroottree(), pretty_print=True, xml_declaration=True, encoding="UTF-8")
 
 
@@ -239,7 +237,7 @@ def render_rss(settings: Settings, spec: FeedSpec, items: Sequence[Article], pag
             root = _with_namespaces(root, {"fh": FH_NS})
             anchor = root.find(f"channel/{{{ATOM_NS}}}link[@rel='{'hub' if settings.hub_url else 'self'}']")
         _archive_links(anchor, links, "rss", page.number is not None)
-    return _RSS_PLAIN.sub(_hex_references, _serialize(root, STYLESHEETS["rss"]))
+    return _RSS_PLAIN.sub(_hex_references, _serialize(root))
 
 
 def _hex_references(match: re.Match[bytes]) -> bytes:
@@ -262,7 +260,7 @@ def render_atom(settings: Settings, spec: FeedSpec, items: Sequence[Article], pa
     for link in root.iterfind(f"{{{ATOM_NS}}}entry/{{{ATOM_NS}}}link"):
         link.set("rel", "alternate")
         link.set("type", "text/html")
-    return _serialize(root, STYLESHEETS["atom"])
+    return _serialize(root)
 
 
 def _iso(value: datetime) -> str:

@@ -80,7 +80,8 @@ def _article(row: Row[Any]) -> Article:
     )
 
 
-def upsert_article(conn: Connection, article: Article, written_at: datetime | None) -> Change:
+def upsert_article(conn: Connection, article: Article, written_at: datetime | None, *,
+                   reread: bool = False) -> Change:
     """Insert an article, or replace the stored version of it with this one if this one is newer.
 
     Versions are ordered by their date, then by content hash. A page's date is its own
@@ -91,6 +92,11 @@ def upsert_article(conn: Connection, article: Article, written_at: datetime | No
     the one exception: it holds one version at a time, so a rewritten file is newer than
     what it gave before, dated ``written_at`` (its mtime, never later than now) when the
     page itself does not say a later date. An older version changes nothing: STALE.
+
+    ``reread``: the source gave the stored version and has not changed since; a newer
+    ingester read it again. That is the same version read better, not a rival one, so it
+    replaces what its source gave whatever the hashes say, and keeps its date. A stored
+    version from another source is ordered as usual.
 
     A value over its field's limit raises FieldTooLong before anything is written, on
     SQLite (which would keep it) as on PostgreSQL (which would refuse it).
@@ -111,7 +117,11 @@ def upsert_article(conn: Connection, article: Article, written_at: datetime | No
         ).first()
         if existing is not None:
             break
-    if existing.content_hash == article.content_hash:
+    if reread and existing.source == article.source:
+        if existing.content_hash == article.content_hash:
+            return Change.UNCHANGED
+        article = article.replace(updated=existing.updated)
+    elif existing.content_hash == article.content_hash:
         if existing.source == article.source and existing.section == article.section:
             return Change.UNCHANGED
         article = article.replace(updated=existing.updated)  # the same version, from elsewhere: same date

@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Iterable, Mapping
 from datetime import datetime, timedelta
 
-from sqlalchemy import Connection, delete, insert, select, update
+from sqlalchemy import Connection, delete, func, insert, select, update
 
 from feeds.model import FeedDocument
 from feeds.store.db import DOCUMENTS_VERSION, bump_version
@@ -108,3 +108,42 @@ def load_documents(conn: Connection, known: Mapping[str, FeedDocument] | None = 
                 r.path, r.content_type, bytes(r.body), bytes(r.gzip_body), r.etag, r.last_modified
             )
     return documents
+
+
+CHUNK = 500  # paths per IN (...): SQLite allows 32,766 bound parameters, PostgreSQL 65,535
+
+
+def published_size(conn: Connection) -> tuple[int, int]:
+    """How many documents are published, and their bytes (plain and gzip), without reading
+    a body: both databases know a value's length from its header."""
+    count, size = conn.execute(
+        select(func.count(), func.coalesce(func.sum(func.length(feed_documents.c.body)
+                                                    + func.length(feed_documents.c.gzip_body)), 0))
+    ).one()
+    return int(count), int(size)
+
+
+def published_etags(conn: Connection, paths: Iterable[str]) -> dict[str, str]:
+    """The ETag of each of ``paths`` that is published."""
+    wanted = sorted(set(paths))
+    etags: dict[str, str] = {}
+    for start in range(0, len(wanted), CHUNK):
+        query = select(feed_documents.c.path, feed_documents.c.etag).where(
+            feed_documents.c.path.in_(wanted[start : start + CHUNK]))
+        etags.update({r.path: r.etag for r in conn.execute(query)})
+    return etags
+
+
+def read_documents(conn: Connection, paths: Iterable[str], *, bodies: bool = True) -> dict[str, FeedDocument]:
+    """The published documents among ``paths``, by primary key; with ``bodies=False`` their
+    validators and type only (empty bodies), which is all a conditional request needs."""
+    columns = [feed_documents.c.path, feed_documents.c.content_type, feed_documents.c.etag,
+               feed_documents.c.last_modified]
+    if bodies:
+        columns += [feed_documents.c.body, feed_documents.c.gzip_body]
+    rows = conn.execute(select(*columns).where(feed_documents.c.path.in_(sorted(set(paths)))))
+    return {
+        r.path: FeedDocument(r.path, r.content_type, bytes(r.body) if bodies else b"",
+                             bytes(r.gzip_body) if bodies else b"", r.etag, r.last_modified)
+        for r in rows
+    }

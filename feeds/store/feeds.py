@@ -107,6 +107,13 @@ def listed_stats(conn: Connection, prefix: str, min_items: int) -> list[tuple[st
     return [tuple(r) for r in conn.execute(query)]  # type: ignore[misc]
 
 
+def count_listed(conn: Connection, prefix: str, min_items: int) -> int:
+    """How many feeds whose name starts with ``prefix`` hold at least ``min_items`` items."""
+    query = select(func.count()).select_from(feed_stats).where(
+        feed_stats.c.feed.startswith(prefix, autoescape=True), feed_stats.c["items"] >= min_items)
+    return int(conn.execute(query).scalar_one())
+
+
 def busiest(conn: Connection, prefix: str, min_items: int, limit: int | None) -> list[tuple[str, int, str]]:
     """Like :func:`listed_stats`, the feeds with the most items first (ties by name), at most ``limit``."""
     query = (

@@ -112,6 +112,21 @@ pushes = Table(
     Index("ix_pushes_state_id", "state", "id"),
 )
 
+# The page each pushed article's stored version came from, compressed, so that a newer
+# ingester (``ingester``: the one that read it) can read it again, as it reads the
+# articles folder's files again (feeds/intake.py). A row whose article is gone, or now
+# comes from elsewhere, is dropped at the next re-read, never read back into the feeds.
+pushed_pages = Table(
+    "pushed_pages",
+    metadata,
+    Column("article_id", String(MAX_URL), primary_key=True),
+    Column("page", LargeBinary, nullable=False),
+    Column("base_url", Text),
+    Column("received_at", UTCDateTime, nullable=False),
+    Column("ingester", String(32)),
+    Index("ix_pushed_pages_ingester", "ingester"),
+)
+
 feed_documents = Table(
     "feed_documents",
     metadata,

@@ -1,5 +1,5 @@
-"""Serve: the Flask app factory. Feed URLs are answered by :mod:`feeds.web.documents`
-before Flask's dispatch; Flask handles the index page, health check and errors.
+"""Serve: the Flask app factory. Feed URLs and the front page are answered by :mod:`feeds.web.documents`
+before Flask's dispatch; Flask handles the health check, the push API and errors.
 
 Each web worker (``feeds web``, :mod:`feeds.web.server`) calls ``create_app()``, which reads
 settings from the environment, as on a PaaS.

@@ -14,7 +14,8 @@ process would hold up every poll behind it. The receipt then says what became of
 the page: ``queued``; ``ingested``, ``updated``, ``unchanged`` (a replay: one item)
 or ``stale`` (an older version than the one stored, which is kept), with the
 article as stored; or ``rejected`` with the reason (not an article, a field over its
-limit, a page over the time budget, or an ingester bug).
+limit, a page over the time budget). A page the ingester failed on with a bug of its
+own stays ``queued``, with the reason in ``error``, and is tried again at every intake.
 
 An article's id (its canonical URL) goes in the path percent-encoded as one
 segment, ``urllib.parse.quote(id, safe="")``, as a receipt's ``location`` gives it:
@@ -50,7 +51,7 @@ from sqlalchemy import Connection
 from feeds.limits import MAX_PAGE_BYTES
 from feeds.model import Article
 from feeds.store.articles import delete_article, get_article
-from feeds.store.pushes import QUEUED, RECEIPT_DAYS, REJECTED, Receipt, receipt, receive
+from feeds.store.pushes import QUEUED, RECEIPT_DAYS, Receipt, receipt, receive
 from feeds.web.database import Unavailable, reading, transaction, within
 
 api = Blueprint("api", __name__, url_prefix="/api")
@@ -179,7 +180,7 @@ def push_receipt(push_id: int) -> Response:
         return _error(404, f"no push {push_id} (receipts are kept {RECEIPT_DAYS} days after the page is taken)")
     body: dict[str, Any] = {"push": found.id, "state": found.state, "received_at": found.received_at.isoformat(),
                             "done_at": found.done_at.isoformat() if found.done_at else None}
-    if found.state == REJECTED:
+    if found.error is not None:  # rejected, or queued behind an ingester bug
         body["error"] = found.error
     if found.article_id is not None:
         body["location"] = article_location(found.article_id)

@@ -19,13 +19,15 @@ from __future__ import annotations
 
 import threading
 from collections.abc import Callable
-from typing import TypeVar
+from typing import TYPE_CHECKING, TypeVar
 
 from sqlalchemy import Connection, Engine
 from sqlalchemy.exc import OperationalError
 
 from feeds.store.db import describe
-from feeds.web.documents import DocumentCache
+
+if TYPE_CHECKING:
+    from feeds.web.documents import DocumentCache
 
 T = TypeVar("T")
 

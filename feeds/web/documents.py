@@ -1,11 +1,19 @@
 """Serve published feed documents from memory, before Flask's dispatch.
 
 Feed readers poll the same few URLs forever, so this path is the hot one: a
-WSGI middleware (the way WhiteNoise serves static files) answers ``/feeds/...``
-and ``/feeds.opml`` from responses prepared once per publish — bytes, gzip
-twin, ETags, Last-Modified, every header list — and hands everything else to
-the Flask app. A hit costs one dictionary lookup, one memoised
-``Accept-Encoding`` decision and one string comparison for a conditional GET.
+WSGI middleware (the way WhiteNoise serves static files) answers ``/feeds/...``,
+``/feeds.opml`` and the front page ``/`` from responses prepared once per
+publish — bytes, gzip twin, ETags, Last-Modified, every header list — and hands
+everything else to the Flask app. A hit costs one dictionary lookup, two
+memoised decisions (``Accept-Encoding``: gzip or not; ``Accept``: a browser or
+not) and one string comparison for a conditional GET.
+
+A feed URL has two representations, chosen by ``Accept`` (so every answer says
+``Vary: Accept-Encoding, Accept``): the feed itself, for feed readers, ``curl``
+and anything that does not prefer HTML, and the feed's HTML preview
+(:mod:`feeds.publish.preview`), for a browser's navigation. Each has its own
+strong ETag and gzip twin. Previews are published under a prefix no URL
+reaches, and attached here to their feed.
 
 Each process keeps its own copy, and a thread of its own follows the database:
 every ``poll_interval`` seconds a cheap check of ``documents_version``; only when
@@ -17,31 +25,34 @@ database cannot be read, the last good set stays served; a process that has
 never read it answers feed URLs 503 with Retry-After, and loads them as soon as
 the database answers.
 
+That holds while the published set fits the worker's budget (``web_cache_mb``).
+A larger site (tens of thousands of topic, author and archive documents) is held
+in part, the most recently asked for, so memory stays bounded: a publish evicts
+what it changed, and a document not held is read by primary key when asked for,
+its validators only for a conditional request, within ``FETCH_BUDGET`` (503 with
+Retry-After when the database does not answer). What readers poll is what stays.
+
 The cache is also the process's judge of the database's health
 (:meth:`DocumentCache.database_problem`): while its checks fail, or a check or a
 request has waited on the database for over a second, requests that need the
 database are told at once instead of waiting their turn to find out
 (:mod:`feeds.web.database`).
-
-The XSL stylesheets that make feeds readable in a browser are package files,
-served the same way (``/feeds/style-rss.xsl``, ``/feeds/style-atom.xsl``).
 """
 
 from __future__ import annotations
 
 import itertools
 import logging
-import os
 import re
 import threading
 import time
 import weakref
+from collections import OrderedDict
 from collections.abc import Callable, Iterable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from email.utils import format_datetime, parsedate_to_datetime
-from importlib import resources
 from typing import Any
 
 from sqlalchemy import Engine
@@ -49,41 +60,42 @@ from sqlalchemy.exc import SQLAlchemyError
 
 from feeds.config import Settings
 from feeds.model import FeedDocument
-from feeds.publish.catalog import is_archive
+from feeds.publish.catalog import INDEX_PATH, PREVIEWS, is_archive, preview_path
 from feeds.store.db import DOCUMENTS_VERSION, describe, get_version, read_snapshot
-from feeds.store.documents import load_documents
+from feeds.store.documents import load_documents, published_etags, published_size, read_documents
+from feeds.web.database import Unavailable, within
 
 log = logging.getLogger(__name__)
 
 StartResponse = Callable[..., Any]
 FEED_PATH = re.compile(r"^/feeds/([a-z0-9](?:[a-z0-9-]{0,62}[a-z0-9])?)\.(rss|atom|json)$")
-# topic and author feeds, archive pages, the topic and author OPML lists: not loaded yet is a 503, not a 404
-OTHER_FEED_PATH = re.compile(
-    r"^/feeds/(?:(?:topics|authors)/)?[a-z0-9](?:[a-z0-9-]{0,62}[a-z0-9])?(?:/archive/[1-9][0-9]{0,8})?\.(?:rss|atom|json)$"
-    r"|^/feeds/(?:topics|authors)\.opml$"
-)
 OPML_URL = "/feeds.opml"
-STATIC_TYPES = {".xsl": "text/xsl; charset=utf-8"}
+# Any URL a published document may answer at (but the front page): worth a query when not held.
+DOCUMENT_URL = re.compile(r"^/feeds(?:/[a-z0-9][a-z0-9-]*)*\.(?:rss|atom|json|opml)$")
+INDEX_URL = "/"
 RETRY_AFTER = "30"
 REDIRECT_CACHE = "public, max-age=86400"
 POLL_INTERVAL = 2.0  # seconds between a process's checks of documents_version
 SLOW_CHECK = 1.0  # seconds a check may go unanswered before the database counts as not answering
 MAX_MEMO = 512  # distinct Accept-Encoding (and Accept) values remembered
+ENTRY_OVERHEAD = 4096  # bytes a URL's prepared responses cost beyond their bodies (headers, objects), about
+FETCH_BUDGET = 1.0  # seconds a request for a document not in memory waits on the database, then 503
+MAX_MISSING = 4096  # URLs remembered as unpublished (each costs a query the first time)
 
 PLAIN, GZIP = 0, 1
-BROWSER = 2  # added to PLAIN/GZIP: the variant for a browser's navigation
-# RSS and Atom have a browser variant: the same bytes as application/xml, which
-# browsers render through the xml-stylesheet (Chromium shows application/rss+xml
-# and application/atom+xml as plain text).
-STYLED_TYPES = ("application/rss+xml", "application/atom+xml")
-BROWSER_TYPE = "application/xml; charset=utf-8"
+BROWSER = 2  # added to PLAIN/GZIP: the variant for a browser's navigation (the preview, if any)
+HTML_TYPES = ("text/html", "application/xhtml+xml")
+# Media types a feed reader may name; a client that names one at least as high as HTML gets the feed.
+FEED_TYPES = ("application/rss+xml", "application/atom+xml", "application/feed+json", "application/json",
+              "application/rdf+xml", "application/xml", "text/xml")
 
 
 @dataclass(frozen=True)
 class Variant:
-    """One variant of a document: its validator, headers for 200 and 304, and body."""
+    """One variant of a document: its validators, headers for 200 and 304, and body."""
 
     etag: str
+    last_modified: datetime  # to the second, as Last-Modified says
     headers: list[tuple[str, str]]
     not_modified: list[tuple[str, str]]
     body: bytes
@@ -91,72 +103,94 @@ class Variant:
 
 @dataclass(frozen=True)
 class Prepared:
-    """A document with every variant's response computed once."""
+    """A document (and its preview, if it has one) with every variant's response computed once."""
 
     doc: FeedDocument
+    preview: FeedDocument | None
     variants: tuple[Variant, Variant, Variant, Variant]  # PLAIN, GZIP, BROWSER+PLAIN, BROWSER+GZIP
-    last_modified: datetime  # to the second, as Last-Modified says
+    bodies: bool = True  # False: validators only (read for a conditional request), enough for a 304
 
     @property
-    def gzip_etag(self) -> str:
-        return self.variants[GZIP].etag
+    def size(self) -> int:
+        """Bytes held: the bodies, and an estimate of the objects around them."""
+        return ENTRY_OVERHEAD + sum(len(d.body) + len(d.gzip_body) for d in (self.doc, self.preview) if d is not None)
 
 
-def prepare_document(doc: FeedDocument, max_age: int, archive_max_age: int | None = None) -> Prepared:
-    """``archive_max_age``: the Cache-Control lifetime of RFC 5005 archive pages, whose bytes
-    change only when an article in them does (``settings.archive_max_age``)."""
-    if archive_max_age is not None and is_archive(doc.path):
-        max_age = archive_max_age
+def _variants(doc: FeedDocument, max_age: int, vary: str) -> list[Variant]:
+    """``doc`` plain and gzipped, each with the ETag that names its bytes."""
     last_modified = doc.last_modified.astimezone(UTC).replace(microsecond=0)
-    styled = doc.content_type.startswith(STYLED_TYPES)
     common = [
         ("Last-Modified", format_datetime(last_modified, usegmt=True)),
         ("Cache-Control", f"public, max-age={max_age}"),
-        ("Vary", "Accept-Encoding, Accept" if styled else "Accept-Encoding"),
+        ("Vary", vary),
         ("Access-Control-Allow-Origin", "*"),
         ("Access-Control-Expose-Headers", "ETag"),
         ("X-Content-Type-Options", "nosniff"),
     ]
     variants = []
-    for browser in (False, True):
-        content_type = BROWSER_TYPE if browser and styled else doc.content_type
-        tag = doc.etag[:-1] + ("-x" if browser and styled else "")
-        for etag, body, encoding in ((tag + '"', doc.body, None), (tag + '-gz"', doc.gzip_body, "gzip")):
-            not_modified = [("ETag", etag), *common]
-            headers = [("Content-Type", content_type), ("Content-Length", str(len(body)))]
-            if encoding:
-                headers.append(("Content-Encoding", encoding))
-            variants.append(Variant(etag, headers + not_modified, not_modified, body))
-    return Prepared(doc, (variants[0], variants[1], variants[2], variants[3]), last_modified)
+    for etag, body, encoding in ((doc.etag, doc.body, None), (doc.etag[:-1] + '-gz"', doc.gzip_body, "gzip")):
+        not_modified = [("ETag", etag), *common]
+        headers = [("Content-Type", doc.content_type), ("Content-Length", str(len(body)))]
+        if encoding:
+            headers.append(("Content-Encoding", encoding))
+        variants.append(Variant(etag, last_modified, headers + not_modified, not_modified, body))
+    return variants
+
+
+def prepare_document(doc: FeedDocument, max_age: int, preview: FeedDocument | None = None, *,
+                     bodies: bool = True, archive_max_age: int | None = None) -> Prepared:
+    """Every response for ``doc``'s URL: a browser gets ``preview`` where there is one,
+    and then every answer varies on ``Accept`` too, so no cache hands one to the other.
+    ``bodies=False``: the documents were read without their bodies, for 304s only.
+    ``archive_max_age``: the Cache-Control lifetime of an RFC 5005 archive page, whose
+    bytes change only when an article in it does (``settings.archive_max_age``)."""
+    if archive_max_age is not None and is_archive(doc.path):
+        max_age = archive_max_age
+    vary = "Accept-Encoding, Accept" if preview is not None else "Accept-Encoding"
+    plain, zipped = _variants(doc, max_age, vary)
+    page, page_zipped = _variants(preview, max_age, vary) if preview is not None else (plain, zipped)
+    return Prepared(doc, preview, (plain, zipped, page, page_zipped), bodies)
+
+
+def _qualities(accept: str) -> dict[str, float]:
+    """``Accept``'s media ranges (lower case) and their q values; a bad q counts as 0."""
+    qualities: dict[str, float] = {}
+    for part in accept.lower().split(","):
+        media, _, params = part.partition(";")
+        q = 1.0
+        for param in params.split(";"):
+            name, _, value = param.strip().partition("=")
+            if name.strip() == "q":
+                try:
+                    q = float(value.strip())
+                except ValueError:
+                    q = 0.0
+        qualities[media.strip()] = q
+    return qualities
 
 
 def is_browser(accept: str) -> bool:
-    """A browser navigating (asks for HTML), not a feed reader (names a feed type)."""
-    accept = accept.lower()
-    return "text/html" in accept and "rss+xml" not in accept and "atom+xml" not in accept
-
-
-def static_documents() -> dict[str, FeedDocument]:
-    """The package's ``web/static`` files as documents under ``/feeds/``."""
-    from feeds.publish.build import make_document
-
-    docs = {}
-    folder = resources.files("feeds.web").joinpath("static")
-    for entry in sorted(folder.iterdir(), key=lambda e: e.name):
-        suffix = "." + entry.name.rpartition(".")[2]
-        if entry.is_file() and suffix in STATIC_TYPES:
-            body = entry.read_bytes()
-            try:
-                modified = datetime.fromtimestamp(int(os.stat(str(entry)).st_mtime), UTC)
-            except OSError:
-                modified = datetime(2026, 1, 1, tzinfo=UTC)
-            path = f"feeds/{entry.name}"
-            docs[path] = make_document(path, STATIC_TYPES[suffix], body, modified)
-    return docs
+    """A person's browser navigating, not a feed reader: the client names HTML, and
+    prefers it to every feed type it names. Browsers send ``text/html`` first and
+    ``application/xml;q=0.9``; readers name a feed type (and ``text/html``, if at
+    all, lower), or send ``*/*`` or nothing, which is the feed: a wildcard is no
+    preference for a page."""
+    qualities = _qualities(accept)
+    html = max((qualities.get(t, 0.0) for t in HTML_TYPES), default=0.0)
+    return html > 0 and html > max(qualities.get(t, 0.0) for t in FEED_TYPES)
 
 
 class DocumentCache:
-    """This process's copy of the published documents, following the database from a thread."""
+    """This process's copy of the published documents, following the database from a thread.
+
+    A site whose published documents fit in ``web_cache_mb`` (bodies, plain and gzip, and
+    previews) is held whole (``complete``): every answer comes from memory. A larger one
+    is held in part: the documents asked for, the least recently asked for going first
+    when the budget is full, and the rest read on demand by primary key (``fetch``), so a
+    worker's memory stays bounded whatever the size of the archive, and it serves its
+    first feed as soon as it has read one version number. A conditional request for a
+    document not in memory reads its validators only: a 304 never needs the body.
+    """
 
     def __init__(
         self,
@@ -173,15 +207,19 @@ class DocumentCache:
         self._thread: threading.Thread | None = None
         self.prepare = prepare  # run once before the first read (the schema's migration); retried until it succeeds
         self.version = -1  # -1: never loaded
-        self.documents: dict[str, Prepared] = {}
         self._lock = threading.Lock()
         self._failing: str | None = None  # why the database was last found not answering; None once it does
         self._outage_logged = False
         self._waits: dict[int, float] = {}  # calls waiting on the database now -> since when (monotonic)
         self._wait_ids = itertools.count()
-        max_age = settings.cache_max_age
-        self.static = {"/" + p: prepare_document(d, max_age) for p, d in static_documents().items()}
-        self.by_url: dict[str, Prepared] = dict(self.static)  # "/feeds/world.rss" -> response, the hot lookup
+        self.budget = settings.web_cache_mb * 2**20
+        self.complete = False  # every published document is in by_url: a miss is a 404
+        self.published = 0  # documents in the store (previews and the front page included)
+        # "/feeds/world.rss" -> its responses: the hot lookup. Held whole, or least recently used first.
+        self.by_url: OrderedDict[str, Prepared] = OrderedDict()
+        self._held = 0  # bytes of body in by_url
+        self._missing: dict[str, int] = {}  # URLs found unpublished -> at which version
+        self._lru_lock = threading.Lock()
 
     @property
     def loaded(self) -> bool:
@@ -226,7 +264,7 @@ class DocumentCache:
                 self._failed(exc)
                 return False
             if self._outage_logged:
-                log.info("the database answers again; serving %d feed documents (version %d)", len(self.documents), self.version)
+                log.info("the database answers again; %d feed documents published (version %d)", self.published, self.version)
                 self._outage_logged = False
             self._failing = None
             return changed
@@ -237,7 +275,7 @@ class DocumentCache:
         if self._outage_logged:
             return
         self._outage_logged = True
-        serving = f"serving the {len(self.documents)} feed documents in memory" if self.loaded else (
+        serving = f"serving the {len(self.by_url)} feed documents in memory" if self.loaded else (
             "feed URLs answer 503 until the feeds are loaded")
         if isinstance(exc, SQLAlchemyError):
             log.warning("cannot read the published feeds: %s; %s; checking again every %g s",
@@ -274,23 +312,116 @@ class DocumentCache:
             version = get_version(conn, DOCUMENTS_VERSION)
             if version == self.version:
                 return False
-            docs = load_documents(conn, known={path: prepared.doc for path, prepared in self.documents.items()})
-        max_age = self.settings.cache_max_age
-        old = self.documents
-        documents = {}
+            count, size = published_size(conn)
+            whole = size + count * ENTRY_OVERHEAD <= self.budget
+            if whole:
+                known = {p: d for prepared in self.by_url.values() if prepared.bodies for p, d in _published(prepared)}
+                docs = load_documents(conn, known=known)
+            else:
+                held = list(self.by_url.values())
+                etags = published_etags(conn, [p for prepared in held for p in _paths(prepared.doc.path)])
         try:
-            for path, doc in docs.items():
-                same = old.get(path)
-                documents[path] = same if same is not None and same.doc is doc else prepare_document(
-                    doc, max_age, self.settings.archive_max_age)
+            if whole:
+                by_url = self._whole(docs)
+            else:  # what is held and still published as it was, the most recently used within the budget
+                by_url = OrderedDict((_url(prepared.doc.path), prepared) for prepared in held
+                                     if _still_published(prepared, etags))
         except Exception:  # a bad row must not turn every feed request into a 500
             log.exception("could not prepare the published documents; serving the previous set")
             return False
-        by_url = {"/" + path: prepared for path, prepared in documents.items()}
-        by_url.update(self.static)
-        self.documents, self.by_url = documents, by_url  # each swap is atomic
-        self.version = version
+        with self._lru_lock:
+            self.by_url, self._held = by_url, sum(prepared.size for prepared in by_url.values())
+            self.complete, self.published, self.version = whole, count, version
+            self._missing = {}
+            self._trim()
         return True
+
+    def _whole(self, docs: dict[str, FeedDocument]) -> OrderedDict[str, Prepared]:
+        """Every published document's responses, reusing those whose documents did not change."""
+        max_age = self.settings.cache_max_age
+        old = {prepared.doc.path: prepared for prepared in self.by_url.values()}
+        previews = {path.removeprefix(PREVIEWS): doc for path, doc in docs.items() if path.startswith(PREVIEWS)}
+        by_url: OrderedDict[str, Prepared] = OrderedDict()
+        for path, doc in docs.items():
+            if path.startswith(PREVIEWS):
+                continue
+            preview = previews.get(path)
+            same = old.get(path)
+            if same is not None and same.doc is doc and same.preview is preview:
+                by_url[_url(path)] = same
+            else:
+                by_url[_url(path)] = prepare_document(doc, max_age, preview,
+                                                      archive_max_age=self.settings.archive_max_age)
+        return by_url
+
+    def fetch(self, url: str, *, bodies: bool) -> Prepared | None:
+        """The responses for ``url`` read from the store now (None: not published), for a
+        cache that does not hold every document; kept if read at the version it holds.
+        Raises Unavailable when the database does not answer within FETCH_BUDGET."""
+        if self._missing.get(url) == self.version:
+            return None
+        path = INDEX_PATH if url == INDEX_URL else url[1:]
+
+        def read(abandoned: threading.Event) -> tuple[int, dict[str, FeedDocument]]:
+            with read_snapshot(self.engine) as conn:
+                return get_version(conn, DOCUMENTS_VERSION), read_documents(conn, _paths(path), bodies=bodies)
+
+        version, docs = within(self, FETCH_BUDGET, read, unavailable=SQLAlchemyError)
+        doc = docs.get(path)
+        with self._lru_lock:
+            current = version == self.version
+            if doc is None:
+                if current:
+                    if len(self._missing) >= MAX_MISSING:
+                        self._missing = {}
+                    self._missing[url] = version
+                return None
+            prepared = prepare_document(doc, self.settings.cache_max_age, docs.get(preview_path(path)), bodies=bodies,
+                                        archive_max_age=self.settings.archive_max_age)
+            if current and not self.complete:
+                if (before := self.by_url.pop(url, None)) is not None:
+                    self._held -= before.size
+                self.by_url[url] = prepared
+                self._held += prepared.size
+                self._trim()
+        return prepared
+
+    def touch(self, url: str) -> None:
+        """``url`` was just asked for: it goes last in the line for eviction."""
+        try:
+            self.by_url.move_to_end(url)
+        except KeyError:  # evicted meanwhile by another thread
+            pass
+
+    def _trim(self) -> None:
+        """Evict the least recently used until the budget holds (called under _lru_lock)."""
+        while self._held > self.budget and self.by_url:
+            _, evicted = self.by_url.popitem(last=False)
+            self._held -= evicted.size
+
+
+def _paths(path: str) -> tuple[str, str]:
+    """A document's path in the store and its preview's (which is there if it has one)."""
+    return path, preview_path(path)
+
+
+def _still_published(prepared: Prepared, etags: dict[str, str]) -> bool:
+    """Whether the store still publishes ``prepared``'s document and preview, unchanged."""
+    preview = prepared.preview.etag if prepared.preview is not None else None
+    return etags.get(prepared.doc.path) == prepared.doc.etag and etags.get(preview_path(prepared.doc.path)) == preview
+
+
+def _url(path: str) -> str:
+    """The URL a published document answers at."""
+    return INDEX_URL if path == INDEX_PATH else "/" + path
+
+
+def _published(prepared: Prepared) -> list[tuple[str, FeedDocument]]:
+    """The published documents behind one URL's responses, by their paths in the store."""
+    pairs = [(prepared.doc.path, prepared.doc)]
+    if prepared.preview is not None:
+        pairs.append((prepared.preview.path, prepared.preview))
+    return pairs
 
 
 def _follow(ref: weakref.ref[DocumentCache], wake: threading.Event) -> None:
@@ -334,14 +465,14 @@ def _etag_matches(header: str, etag: str) -> bool:
     return any(t.strip().removeprefix("W/") == etag for t in header.split(","))
 
 
-def _not_modified_since(header: str, prepared: Prepared) -> bool:
+def _not_modified_since(header: str, variant: Variant) -> bool:
     try:
         since = parsedate_to_datetime(header)
     except (TypeError, ValueError, IndexError, OverflowError):
         return False
     if since.tzinfo is None:
         return False
-    return prepared.last_modified <= since
+    return variant.last_modified <= since
 
 
 CORS_PREFLIGHT = [
@@ -376,11 +507,18 @@ class FeedResponder:
         prepared = self.cache.by_url.get(path)
         method = environ.get("REQUEST_METHOD", "GET")
         if prepared is None:
-            if path.startswith("/feeds/") or path == OPML_URL:
-                result = self._miss(path, environ, start_response)
+            if path.startswith("/feeds/") or path == OPML_URL or path == INDEX_URL:
+                result = self._miss(path, method, environ, start_response)
             else:
                 result = self.app(environ, start_response)
             return _without_body(result) if method == "HEAD" else result
+        if not self.cache.complete:
+            self.cache.touch(path)
+        return self._answer(prepared, path, method, environ, start_response)
+
+    def _answer(self, prepared: Prepared, path: str, method: str, environ: dict[str, Any],
+                start_response: StartResponse) -> Iterable[bytes]:
+        """The response for a published document: 304, 200 or HEAD, in the variant asked for."""
         if method != "GET" and method != "HEAD":
             return self._other_method(method, start_response)
         header = environ.get("HTTP_ACCEPT_ENCODING", "")
@@ -403,14 +541,28 @@ class FeedResponder:
             fresh = inm == variant.etag or _etag_matches(inm, variant.etag)
         else:
             ims = environ.get("HTTP_IF_MODIFIED_SINCE")
-            fresh = ims is not None and _not_modified_since(ims, prepared)
+            fresh = ims is not None and _not_modified_since(ims, variant)
         if fresh:
             start_response("304 Not Modified", variant.not_modified)
             return []
+        if not prepared.bodies:  # read for a conditional request that turned out stale
+            return self._fetched(path, method, environ, start_response, bodies=True)
         start_response("200 OK", variant.headers)
         return [] if method == "HEAD" else [variant.body]
 
-    def _miss(self, path: str, environ: dict[str, Any], start_response: StartResponse) -> Iterable[bytes]:
+    def _fetched(self, path: str, method: str, environ: dict[str, Any], start_response: StartResponse, *,
+                 bodies: bool) -> Iterable[bytes]:
+        """The answer from the store, for a document this process does not hold (None: 404)."""
+        try:
+            prepared = self.cache.fetch(path, bodies=bodies)
+        except Unavailable:
+            return _short(start_response, "503 Service Unavailable", b"the database is not answering; retry shortly\n",
+                          [("Retry-After", RETRY_AFTER)])
+        if prepared is None:
+            return _short(start_response, "404 Not Found", b"no such feed\n")
+        return self._answer(prepared, path, method, environ, start_response)
+
+    def _miss(self, path: str, method: str, environ: dict[str, Any], start_response: StartResponse) -> Iterable[bytes]:
         match = FEED_PATH.match(path)
         if match is not None:
             slug, fmt = match.groups()
@@ -419,11 +571,18 @@ class FeedResponder:
                 return _short(
                     start_response, "301 Moved Permanently", b"moved\n", [("Location", location)], cache=REDIRECT_CACHE
                 )
-        if not self.cache.loaded and (match is not None or path == OPML_URL or OTHER_FEED_PATH.match(path)):
+        if not self.cache.loaded and (match is not None or path in (OPML_URL, INDEX_URL) or DOCUMENT_URL.match(path)):
             # Nothing could be read yet (database down at start): not "gone", just "later".
             return _short(
                 start_response, "503 Service Unavailable", b"feeds not loaded yet\n", [("Retry-After", RETRY_AFTER)]
             )
+        if not self.cache.complete and (path == INDEX_URL or DOCUMENT_URL.match(path)):
+            # published, perhaps, but not held: read it (a 304 needs no body)
+            conditional = "HTTP_IF_NONE_MATCH" in environ or "HTTP_IF_MODIFIED_SINCE" in environ
+            return self._fetched(path, method, environ, start_response,
+                                 bodies=method in ("GET", "HEAD") and not conditional)
+        if path == INDEX_URL:  # a new install: nothing built yet
+            return _short(start_response, "404 Not Found", b"no feeds published yet\n")
         return _short(start_response, "404 Not Found", b"no such feed\n")
 
     def _other_method(self, method: str, start_response: StartResponse) -> Iterable[bytes]:

@@ -1,16 +1,18 @@
-"""The pages Flask renders per request: the index (cheap, cached by the browser) and /healthz."""
+"""What Flask answers per request: ``/healthz``, the ``/topics`` and ``/authors`` lists, and
+short errors. The front page is not here: it is rendered once per publish
+(:mod:`feeds.publish.preview`) and served with the feeds (:mod:`feeds.web.documents`)."""
 
 from __future__ import annotations
 
 from datetime import UTC, datetime
 from typing import Any
 
-from flask import Blueprint, Response, current_app, jsonify, render_template
+from flask import Blueprint, Response, current_app, jsonify, render_template, request
 from sqlalchemy import Connection
 from sqlalchemy.exc import SQLAlchemyError
 from werkzeug.exceptions import HTTPException
 
-from feeds.publish.catalog import ALL, FORMAT_LABELS, FORMATS, busiest_specs, display_name, feed_specs
+from feeds.publish.catalog import FORMAT_LABELS, FORMATS, busiest_specs, display_name
 from feeds.store.articles import count_ingester_bugs
 from feeds.store.db import BUILT_VERSION, CHECKED_VERSION, get_changed_at
 from feeds.store.pushes import count_queued
@@ -23,65 +25,28 @@ def _feeds() -> dict[str, Any]:
     return current_app.extensions["feeds"]
 
 
-@pages.get("/")
-def index() -> Response:
-    ext = _feeds()
-    settings = ext["settings"]
-    cache = ext["cache"]
-    published = set(cache.documents)  # the published set alone: no query, and the same list as the OPML
-    slugs = [p[len("feeds/") : -len(".rss")] for p in published if p.startswith("feeds/") and p.endswith(".rss")]
-    slugs = [s for s in slugs if "/" not in s]  # sections: not topics/, authors/ or archive pages
-    specs = [s for s in feed_specs(settings, [s for s in slugs if s != ALL]) if s.path("rss") in published]
-    topics, authors = _groups(ext, [("topic", INDEX_TOPICS), ("author", INDEX_AUTHORS)])
-    html = render_template(
-        "index.html",
-        settings=settings,
-        specs=specs,
-        topics=topics,
-        authors=authors,
-        more_authors=len(authors) >= INDEX_AUTHORS,
-        name=lambda spec: display_name(spec, settings),
-        formats=[(fmt, FORMAT_LABELS[fmt], FORMATS[fmt].split(";")[0]) for fmt in FORMATS],
-    )
-    resp = Response(html, mimetype="text/html")
-    resp.headers["Cache-Control"] = f"public, max-age={min(settings.cache_max_age, 60)}"
-    return resp
-
-
-INDEX_TOPICS = 30  # the busiest topics on the index page; /topics lists them all
-INDEX_AUTHORS = 100  # authors on the index page before it links /authors instead
-LIST_BUDGET = 1.0  # seconds the index waits for the topic and author lists (without them, sections alone)
-
-
-def _groups(ext: dict[str, Any], wanted: list[tuple[str, int | None]]) -> list[list[Any]]:
-    """For each ``(kind, limit)``, ``(spec, items)`` of the busiest published topic (or
-    author) feeds; empty lists when the database does not answer within LIST_BUDGET (the
-    index still lists the sections)."""
-    settings = ext["settings"]
-
-    def read(conn: Connection) -> list[list[Any]]:
-        return [busiest_specs(conn, settings, kind, limit) for kind, limit in wanted]
-
-    try:
-        return within(ext["cache"], LIST_BUDGET, reading(ext["engine"], read), unavailable=SQLAlchemyError)
-    except Unavailable:
-        return [[] for _ in wanted]
+LIST_BUDGET = 1.0  # seconds /topics and /authors wait for their list (without it, an empty one)
 
 
 @pages.get("/topics")
 @pages.get("/authors")
 def listing() -> Response:
-    """Every topic (or author) feed, the most articles first: minimal markup, for the long lists."""
-    from flask import request
-
+    """Every topic (or author) feed, the most articles first: the long lists the front page
+    links to. Minimal markup; read from ``feed_stats`` within a second."""
     ext = _feeds()
     settings = ext["settings"]
     kind = "topic" if request.path == "/topics" else "author"
+    try:
+        feeds = within(ext["cache"], LIST_BUDGET,
+                       reading(ext["engine"], lambda conn: busiest_specs(conn, settings, kind)),
+                       unavailable=SQLAlchemyError)
+    except Unavailable:
+        feeds = []
     html = render_template(
         "listing.html",
         settings=settings,
         heading="Topics" if kind == "topic" else "Authors",
-        feeds=_groups(ext, [(kind, None)])[0],
+        feeds=feeds,
         name=lambda spec: display_name(spec, settings),
         formats=[(fmt, FORMAT_LABELS[fmt], FORMATS[fmt].split(";")[0]) for fmt in FORMATS],
     )
@@ -114,7 +79,8 @@ def healthz() -> tuple[Response, int]:
     ext = _feeds()
     settings = ext["settings"]
     cache = ext["cache"]
-    body: dict[str, Any] = {"database": "ok", "documents": len(cache.documents), "documents_version": cache.version}
+    body: dict[str, Any] = {"database": "ok", "documents": cache.published, "documents_in_memory": len(cache.by_url),
+                            "documents_version": cache.version}
     try:
         built_at, checked_at, bugs, pushes_queued = within(
             cache, HEALTH_BUDGET, reading(ext["engine"], _figures), unavailable=SQLAlchemyError
