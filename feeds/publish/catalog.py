@@ -84,8 +84,10 @@ def is_archive(path: str) -> bool:
 
 
 def archive_pages(items: int, settings: Settings) -> int:
-    """How many archive pages a feed of ``items`` items has: all but the newest
-    ``items_per_feed``, in pages of ``items_per_feed``."""
+    """How many archive pages a feed of ``items`` items has when its pages are sealed from
+    scratch (all but the newest ``items_per_feed``, in pages of ``items_per_feed``): the
+    count after retractions may differ, as sealed pages keep their boundaries (the build
+    reads those from ``feed_pages``; this is for estimates)."""
     size = settings.items_per_feed
     return math.ceil(max(0, items - size) / size)
 
