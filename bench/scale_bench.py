@@ -16,7 +16,11 @@ prints:
 - the documents table's rows before and after the repeated changes, and the change log's
   rows after them (both must stay flat);
 - EXPLAIN of the queries behind an incremental build;
-- gzip level 6 against 9 on the largest subscription document: time and size.
+- gzip level 6 against 9 on the largest subscription document: time and size;
+- the web worker at that size: the Procfile's web line (``WEB_CONCURRENCY=1``) started
+  on the store, the seconds to its first feed, then every published document asked for
+  (feed bytes, gzipped, a browser's preview, and a poll with the ETag that gets a 304),
+  and the worker's resident memory after (targets: first feed within 2 s, <= 150 MB).
 
     python bench/scale_bench.py                                  # 10k and 100k articles, both databases
     python bench/scale_bench.py --sizes 10000 100000 1000000     # the figures in the README
@@ -325,7 +329,82 @@ def run(db: str, n: int, args: argparse.Namespace, settings_env: dict[str, str])
     print(gzip_levels(engine))
     print("  query plans:")
     print("\n".join(explain(engine, n)))
+    with engine.connect() as conn:
+        paths = sorted(conn.execute(select(feed_documents.c.path)).scalars())
     engine.dispose()
+    print(web_figures(url, settings_env, paths, args.web_requests))
+
+
+FIRST_FEED_TARGET_S = 2.0
+WORKER_RSS_TARGET_MB = 150.0
+BROWSER = "text/html,application/xhtml+xml,application/xml;q=0.9,*/*;q=0.8"
+
+
+def web_figures(url: str, settings_env: dict[str, str], paths: list[str], limit: int) -> str:
+    """Start the Procfile's web line on the store; time its first feed, ask for up to
+    ``limit`` published documents each four ways, and read the worker's memory."""
+    import http.client
+    import re
+    import signal
+    import socket
+    import subprocess
+
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        port = sock.getsockname()[1]
+    line = next(x for x in (ROOT / "Procfile").read_text().splitlines() if x.startswith("web: "))
+    argv = line.removeprefix("web: ").replace("python", sys.executable, 1).replace("0.0.0.0", "127.0.0.1").split()
+    env = {**os.environ, **settings_env, "DATABASE_URL": url, "PORT": str(port), "WEB_CONCURRENCY": "1"}
+    started = time.perf_counter()
+    proc = subprocess.Popen(argv, cwd=ROOT, env=env, start_new_session=True,
+                            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    conn = None
+    try:
+        while True:  # the first feed: the all-sections feed, as a reader asks for it
+            try:
+                conn = http.client.HTTPConnection("127.0.0.1", port, timeout=10)
+                conn.request("GET", "/feeds/all.rss")
+                resp = conn.getresponse()
+                resp.read()
+                if resp.status == 200:
+                    break
+            except OSError:
+                pass
+            if proc.poll() is not None or time.perf_counter() - started > 60:
+                return "  web: the web line did not serve /feeds/all.rss within 60 s"
+            time.sleep(0.05)
+        first = time.perf_counter() - started
+        urls = ["/" if p == "index.html" else "/" + p for p in paths if not p.startswith("previews/")][:limit]
+        statuses: dict[int, int] = {}
+        for path in urls:
+            for headers in ({}, {"Accept-Encoding": "gzip"}, {"Accept": BROWSER}):
+                conn.request("GET", path, headers=headers)
+                resp = conn.getresponse()
+                resp.read()
+                statuses[resp.status] = statuses.get(resp.status, 0) + 1
+                etag = resp.getheader("ETag")
+            conn.request("GET", path, headers={"Accept": BROWSER, "If-None-Match": etag or ""})
+            resp = conn.getresponse()
+            resp.read()
+            statuses[resp.status] = statuses.get(resp.status, 0) + 1
+        conn.request("GET", "/healthz")
+        health = json.loads(conn.getresponse().read())
+        rss = 0.0
+        for pid in subprocess.run(["pgrep", "-f", "multiprocessing.spawn", "-s", str(os.getpgid(proc.pid))],
+                                  capture_output=True, text=True).stdout.split():
+            found = re.search(r"VmRSS:\s+(\d+) kB", Path(f"/proc/{pid}/status").read_text())
+            rss = max(rss, int(found.group(1)) / 1024) if found else rss
+    finally:
+        if conn is not None:
+            conn.close()
+        os.killpg(proc.pid, signal.SIGTERM)
+        proc.wait(30)
+    met = first <= FIRST_FEED_TARGET_S and rss <= WORKER_RSS_TARGET_MB and set(statuses) <= {200, 304}
+    return (f"  web worker (Procfile web line, WEB_CONCURRENCY=1): first feed {first:.2f} s after start; "
+            f"{len(urls):,} documents asked for 4 ways ({', '.join(f'{n:,} x {s}' for s, n in sorted(statuses.items()))}); "
+            f"{health['documents']:,} published, {health['documents_in_memory']:,} in memory; worker resident memory "
+            f"{rss:.0f} MB; targets first feed <= {FIRST_FEED_TARGET_S:g} s, <= {WORKER_RSS_TARGET_MB:g} MB: "
+            + ("met" if met else "NOT MET"))
 
 
 def main() -> None:
@@ -337,6 +416,7 @@ def main() -> None:
     ap.add_argument("--full-up-to", type=int, default=100_000, help="run the full rebuild up to this many articles")
     ap.add_argument("--repeat", type=int, default=3)
     ap.add_argument("--keep", action="store_true", help="keep the SQLite files (PostgreSQL databases are kept)")
+    ap.add_argument("--web-requests", type=int, default=20_000, help="documents the web step asks for, at most")
     args = ap.parse_args()
     temporary = args.workdir is None
     args.workdir = Path(tempfile.mkdtemp(prefix="feeds-scale-")) if temporary else args.workdir

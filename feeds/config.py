@@ -99,7 +99,7 @@ class Settings:
     max_feed_age: int = field(default=0, metadata={"parse": "int", "min": 0, "max": 31536000})
     lease_interval: int = field(default=10, metadata={"parse": "int", "min": 1, "max": 600})
     client_timeout: int = field(default=10, metadata={"parse": "int", "min": 1, "max": 60})
-    web_cache_mb: int = field(default=48, metadata={"parse": "int", "min": 0, "max": 65536})
+    web_cache_mb: int = field(default=32, metadata={"parse": "int", "min": 0, "max": 65536})
     articles_dir: Path = field(default=Path("sample_articles"), metadata={"parse": "path"})
     instance_dir: Path = field(default=Path("instance"), metadata={"parse": "path"})
     database_url: str = field(default="", metadata={"parse": "database_url"})

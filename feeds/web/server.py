@@ -111,6 +111,11 @@ def serve(settings: Settings, *, workers: int) -> None:
     # what this command was told on its command line, so self links name the real port.
     os.environ["FEEDS_HOST"] = settings.host
     os.environ["PORT"] = str(settings.port)
+    # glibc gives each thread that allocates its own heap (arena); documents read on
+    # demand by short-lived threads then fragment memory over many of them, and a
+    # worker's resident memory grows past its cache budget (142 MB against 118 MB at two
+    # arenas, bench/scale_bench.py). Workers read this at start; an operator's value wins.
+    os.environ.setdefault("MALLOC_ARENA_MAX", "2")
     # Workers start as new interpreters, not forks: the parent may run threads (the
     # clock in ``feeds run``), and a fork copies their locks in whatever state they are.
     multiprocessing.set_start_method("spawn", force=True)
