@@ -11,6 +11,7 @@ Without Chromium or Playwright the module is skipped with the reason (under
 from __future__ import annotations
 
 import os
+import re
 import shutil
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -203,7 +204,19 @@ def test_keyboard_focus_is_visible(site: Site, page: Page) -> None:
         page.keyboard.press("Tab")
 
 
-PAGES = ["", "feeds/all.rss", "feeds/world.rss", "feeds/world.atom", "feeds/sport.json"]
+def test_the_topic_and_author_lists_lead_to_their_feeds(site: Site, page: Page) -> None:
+    for path, heading in (("topics", "Topics"), ("authors", "Authors")):
+        page.goto(f"{site.base}{path}")
+        expect(page.get_by_role("heading", level=1)).to_have_text(heading)
+        feeds = page.get_by_role("main").get_by_role("list").first.get_by_role("listitem")
+        expect(feeds.first).to_be_visible()
+        _no_horizontal_scroll(page)
+    feeds.first.get_by_role("link").first.click()
+    expect(page).to_have_url(re.compile(re.escape(f"{site.base}feeds/authors/") + r"[a-z0-9-]+\.rss$"))
+    expect(page.get_by_role("region", name="How to subscribe")).to_be_visible()
+
+
+PAGES = ["", "topics", "authors", "feeds/all.rss", "feeds/world.rss", "feeds/world.atom", "feeds/sport.json"]
 
 
 @pytest.mark.parametrize("dark", [False, True], ids=["light", "dark"])

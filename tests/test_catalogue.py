@@ -129,8 +129,8 @@ def test_topic_and_author_feeds_are_served_titled_and_listed(site: Served) -> No
     assert 'href="feeds/topics/climate.rss"' in index and 'href="feeds/authors/ann-lee.atom"' in index
     assert 'rel="alternate" type="application/rss+xml"' in index
     assert "topics/climate" not in index.split("</head>")[0], "autodiscovery: the sections, as feeds.opml"
-    assert 'href="/feeds/topics/climate.json"' in site.server.get("/topics").body.decode()
-    assert 'href="/feeds/authors/sofia-alvarado.rss"' in site.server.get("/authors").body.decode()
+    assert 'href="feeds/topics/climate.json"' in site.server.get("/topics").body.decode()
+    assert 'href="feeds/authors/sofia-alvarado.rss"' in site.server.get("/authors").body.decode()
 
 
 def _chain(served: Served, path: str, fmt: str) -> list[str]:

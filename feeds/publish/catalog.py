@@ -124,12 +124,6 @@ def spec_for(settings: Settings, key: str, label: str) -> FeedSpec:
                     None, "author")
 
 
-def display_name(spec: FeedSpec, settings: Settings) -> str:
-    """The feed's title without the site's name: "Climate", "articles by Sofia Alvarado"."""
-    prefix = f"{settings.title}: "
-    return spec.title[len(prefix):] if spec.title.startswith(prefix) else spec.title
-
-
 def order_specs(settings: Settings, specs: list[FeedSpec]) -> list[FeedSpec]:
     """The all-sections feed first, then configured sections in config order, then sections
     created on the fly, then topics and authors by slug."""

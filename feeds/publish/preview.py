@@ -6,7 +6,8 @@ rendered here at build time from the same items (a pure function of them and
 the settings, like the feeds, so an unchanged feed keeps its preview's ETag),
 and the web layer answers it to a browser's navigation at the feed's own URL.
 The front page (``/``) is rendered in the same build: each feed with its
-newest headlines, from the same snapshot as the feeds it lists.
+newest headlines, from the same snapshot as the feeds it lists. The long lists
+of topic and author feeds (``/topics``, ``/authors``) share the same look.
 
 The pages need nothing else from the server: one stylesheet, inline and shared
 by every page, system fonts, no images; a few lines of inline script only add a
@@ -172,5 +173,25 @@ def render_index(settings: Settings, groups: Sequence[Group]) -> bytes:
         style=_STYLE,
         script="",
         csp=content_security_policy(script=False),
+    )
+    return html.encode("utf-8")
+
+
+def render_listing(settings: Settings, heading: str, noun: str, feeds: Sequence[tuple[FeedSpec, int]]) -> bytes:
+    """A page listing feeds with their number of stories (``/topics``, ``/authors``): the
+    front page's look, for the lists too long for it."""
+    shown = [
+        {
+            "name": short_name(settings, spec),
+            "count": count,
+            "href": spec.path("rss"),
+            "formats": [{"href": spec.path(fmt), "mime": FORMATS[fmt].split(";")[0], "label": FORMAT_LABELS[fmt]}
+                        for fmt in FORMATS],
+        }
+        for spec, count in feeds
+    ]
+    html = _ENV.get_template("listing.html").render(
+        settings=settings, heading=heading, noun=noun, feeds=shown, alternates=[], home="./", style=_STYLE,
+        script="", csp=content_security_policy(script=False),
     )
     return html.encode("utf-8")

@@ -7,12 +7,13 @@ from __future__ import annotations
 from datetime import UTC, datetime
 from typing import Any
 
-from flask import Blueprint, Response, current_app, jsonify, render_template, request
+from flask import Blueprint, Response, current_app, jsonify, request
 from sqlalchemy import Connection
 from sqlalchemy.exc import SQLAlchemyError
 from werkzeug.exceptions import HTTPException
 
-from feeds.publish.catalog import FORMAT_LABELS, FORMATS, busiest_specs, display_name
+from feeds.publish.catalog import busiest_specs
+from feeds.publish.preview import render_listing
 from feeds.store.articles import count_ingester_bugs
 from feeds.store.db import BUILT_VERSION, CHECKED_VERSION, get_changed_at
 from feeds.store.pushes import count_queued
@@ -32,7 +33,7 @@ LIST_BUDGET = 1.0  # seconds /topics and /authors wait for their list (without i
 @pages.get("/authors")
 def listing() -> Response:
     """Every topic (or author) feed, the most articles first: the long lists the front page
-    links to. Minimal markup; read from ``feed_stats`` within a second."""
+    links to, read from ``feed_stats`` within a second, in the front page's look."""
     ext = _feeds()
     settings = ext["settings"]
     kind = "topic" if request.path == "/topics" else "author"
@@ -42,14 +43,7 @@ def listing() -> Response:
                        unavailable=SQLAlchemyError)
     except Unavailable:
         feeds = []
-    html = render_template(
-        "listing.html",
-        settings=settings,
-        heading="Topics" if kind == "topic" else "Authors",
-        feeds=feeds,
-        name=lambda spec: display_name(spec, settings),
-        formats=[(fmt, FORMAT_LABELS[fmt], FORMATS[fmt].split(";")[0]) for fmt in FORMATS],
-    )
+    html = render_listing(settings, "Topics" if kind == "topic" else "Authors", kind, feeds)
     resp = Response(html, mimetype="text/html")
     resp.headers["Cache-Control"] = f"public, max-age={min(settings.cache_max_age, 60)}"
     return resp
