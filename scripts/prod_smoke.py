@@ -134,6 +134,18 @@ def get_json(port: int, path: str) -> dict | None:
         return None
 
 
+def page_status(port: int, path: str) -> int:
+    """The status of ``path`` asked for as a browser asks (the HTML pages, previews included)."""
+    request = urllib.request.Request(f"http://127.0.0.1:{port}{path}", headers={"Accept": "text/html"})
+    try:
+        with urllib.request.urlopen(request, timeout=5) as resp:
+            return resp.status if resp.headers.get_content_type() == "text/html" else -resp.status
+    except urllib.error.HTTPError as exc:
+        return exc.code
+    except OSError:
+        return 0
+
+
 def feed_titles(port: int) -> set[str]:
     feed = get_json(port, "/feeds/all.json")
     return {item.get("title", "") for item in feed.get("items", [])} if feed else set()
@@ -224,12 +236,16 @@ def embedded_default(workdir: Path) -> None:
     try:
         wanted = expected_titles()
         wait_until(lambda: run.alive() and wanted <= feed_titles(port), 120, "feeds run to serve every sample article")
+        pages = {path: page_status(port, path) for path in ("/", "/topics", "/authors", "/feeds/all.rss")}
+        if set(pages.values()) != {200}:  # the pages for people: templates shipped with the package
+            raise SystemExit(f"smoke: feeds run's pages for a browser answered {pages}")
         run.terminate()
         run.check_log()
     finally:
         if run.popen.poll() is None:
             run.popen.kill()
-    print(f"smoke: feeds run on SQLite served all {len(wanted)} sample articles and stopped on SIGTERM")
+    print(f"smoke: feeds run on SQLite served all {len(wanted)} sample articles and the pages for a browser "
+          "(front page, topic and author lists, a preview), and stopped on SIGTERM")
 
 
 def inspect_corpus(corpus: Path, workdir: Path) -> None:
