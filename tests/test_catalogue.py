@@ -20,6 +20,7 @@ from feeds.publish.build import build
 from feeds.publish.catalog import is_archive
 from feeds.slugs import fold
 from feeds.store.schema import articles, feed_documents
+from tests.conftest import Project
 from tests.fixtures_serve import T0, Served, make_article, serve_project
 
 NS = {"atom": "http://www.w3.org/2005/Atom", "fh": "http://purl.org/syndication/history/1.0"}
@@ -308,3 +309,21 @@ def test_an_existing_store_gets_its_topics_and_authors_on_upgrade(tmp_path: Path
     result = project.build()
     assert result.full and {f"feeds/topics/ports.{f}" for f in FORMATS} <= set(result.changed)
     assert {f"feeds/authors/ann-lee.{f}" for f in FORMATS} <= set(result.changed)
+
+
+def test_a_release_that_renders_differently_rebuilds_every_document(
+    sample_project: Project, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """No version to remember to bump: a release whose renderers, templates or rendering
+    libraries differ makes its first build a full one, though no article changed."""
+    from feeds.publish import build as publish
+
+    sample_project.ingest()
+    first = sample_project.build()
+    assert first.built and first.full
+    assert not sample_project.build().built, "the same release, nothing changed: nothing to build"
+    assert len(publish.release_fingerprint()) == 64
+    monkeypatch.setattr(publish, "release_fingerprint", lambda: "the next release")
+    upgraded = sample_project.build()
+    assert upgraded.built and upgraded.full and upgraded.rendered == first.rendered
+    assert not sample_project.build().built

@@ -10,8 +10,10 @@ and makes the result the complete published set.
 
 from __future__ import annotations
 
+import functools
 import gzip
 import hashlib
+import importlib.metadata
 import logging
 import multiprocessing
 import os
@@ -22,6 +24,7 @@ from collections.abc import Iterable, Iterator
 from concurrent.futures import Future, ProcessPoolExecutor
 from dataclasses import dataclass, field
 from datetime import datetime
+from importlib import resources
 from typing import Any
 
 from sqlalchemy import Connection, Engine
@@ -55,9 +58,11 @@ log = logging.getLogger(__name__)
 # gzip level of the precompressed twins. Level 9 was the top cost of a build and buys
 # under 1% on feed XML over level 6 (bench/scale_bench.py prints both).
 GZIP_LEVEL = 6
-# Bump when a change to the code renders different bytes from the same articles: the
-# next build is then a full one (as is one after a new release, or a changed config).
-RENDER_VERSION = 1
+# What renders a document's bytes besides its items and the settings: these modules and
+# the templates of this package, and the libraries that write XML and HTML. A release that
+# changes any of them makes its first build a full one (release_fingerprint), by itself.
+RENDERING_MODULES = ("catalog.py", "render.py", "preview.py")
+RENDERING_LIBRARIES = ("feedgen", "lxml", "jinja2")
 MEMBERS_VERSION = 1  # likewise for what puts an article in a feed
 MEMBERS_MARK = "catalogue_members"  # state keys: fingerprints of what the last build used
 RENDER_MARK = "catalogue_render"
@@ -123,10 +128,28 @@ def members_fingerprint(settings: Settings) -> int:
                         settings.items_per_feed)  # the page size: where the sealed pages end
 
 
+@functools.cache
+def release_fingerprint() -> str:
+    """A digest of what renders documents in this release (RENDERING_MODULES, the templates,
+    GZIP_LEVEL, the versions of RENDERING_LIBRARIES): a release whose renderers write other
+    bytes must not leave untouched feeds as the old one wrote them, and nobody has to
+    remember to say so."""
+    digest = hashlib.sha256(f"gzip {GZIP_LEVEL}".encode())
+    package = resources.files("feeds.publish")
+    files = [package.joinpath(name) for name in RENDERING_MODULES]
+    files += sorted(package.joinpath("templates").iterdir(), key=lambda entry: entry.name)
+    for entry in files:
+        if entry.is_file():
+            digest.update(entry.name.encode() + b"\0" + entry.read_bytes())
+    for library in RENDERING_LIBRARIES:
+        digest.update(f"{library} {importlib.metadata.version(library)}".encode())
+    return digest.hexdigest()
+
+
 def render_fingerprint(settings: Settings) -> int:
     """What the bytes of a document depend on besides its items."""
     s = settings
-    return _fingerprint(RENDER_VERSION, members_fingerprint(s), s.title, s.site_url, s.base_url,
+    return _fingerprint(release_fingerprint(), members_fingerprint(s), s.title, s.site_url, s.base_url,
                         s.language, s.items_per_feed, s.cache_max_age, s.hub_url, s.sections)
 
 
