@@ -8,11 +8,11 @@ step, web workers, clocks) may call it at once and exactly one migrates.
 from __future__ import annotations
 
 import fcntl
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from contextlib import contextmanager, nullcontext
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 
 from sqlalchemy import Connection, Engine, create_engine, event, func, inspect, select, update
 from sqlalchemy.dialects import postgresql, sqlite
@@ -178,6 +178,16 @@ def init_db(engine: Engine) -> tuple[str | None, str | None]:
             for key in missing:
                 insert_ignore(conn, state, {"key": key, "value": 0, "changed_at": None})
     return revisions
+
+
+T = TypeVar("T")
+IN_CHUNK = 500  # values per IN (...): well under SQLite's 32,766 and PostgreSQL's 65,535 bound parameters
+
+
+def chunks(values: Sequence[T], size: int = IN_CHUNK) -> Iterator[Sequence[T]]:
+    """``values`` in slices of ``size``: one statement each, under every backend's limit."""
+    for start in range(0, len(values), size):
+        yield values[start : start + size]
 
 
 def insert_ignore(conn: Connection, table: Any, values: dict[str, Any]) -> bool:

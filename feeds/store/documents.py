@@ -8,10 +8,8 @@ from datetime import datetime, timedelta
 from sqlalchemy import Connection, delete, func, insert, select, update
 
 from feeds.model import FeedDocument
-from feeds.store.db import DOCUMENTS_VERSION, bump_version
+from feeds.store.db import DOCUMENTS_VERSION, bump_version, chunks
 from feeds.store.schema import feed_documents
-
-CHUNK = 500  # paths per IN (...)
 
 
 def publish_documents(conn: Connection, documents: Iterable[FeedDocument]) -> list[str]:
@@ -39,8 +37,8 @@ def publish_documents(conn: Connection, documents: Iterable[FeedDocument]) -> li
         if _write(conn, doc, current.get(doc.path)):
             changed.append(doc.path)
     obsolete = sorted(set(current) - wanted)
-    for start in range(0, len(obsolete), CHUNK):
-        conn.execute(delete(feed_documents).where(feed_documents.c.path.in_(obsolete[start : start + CHUNK])))
+    for chunk in chunks(obsolete):
+        conn.execute(delete(feed_documents).where(feed_documents.c.path.in_(chunk)))
     changed.extend(obsolete)
     if changed:
         bump_version(conn, DOCUMENTS_VERSION)
@@ -54,14 +52,12 @@ def write_documents(conn: Connection, documents: Iterable[FeedDocument], removed
     docs = list(documents)
     current: dict[str, tuple[str, datetime]] = {}
     paths = [d.path for d in docs]
-    for start in range(0, len(paths), CHUNK):
-        chunk = paths[start : start + CHUNK]
+    for chunk in chunks(paths):
         query = select(feed_documents.c.path, feed_documents.c.etag, feed_documents.c.last_modified)
         current.update({r.path: (r.etag, r.last_modified) for r in conn.execute(query.where(feed_documents.c.path.in_(chunk)))})
     changed = [doc.path for doc in docs if _write(conn, doc, current.get(doc.path))]
     gone = sorted(set(removed) - set(paths))
-    for start in range(0, len(gone), CHUNK):
-        chunk = gone[start : start + CHUNK]
+    for chunk in chunks(gone):
         deleted = conn.execute(delete(feed_documents).where(feed_documents.c.path.in_(chunk)).returning(feed_documents.c.path))
         changed.extend(sorted(deleted.scalars()))
     if changed:
@@ -101,16 +97,12 @@ def load_documents(conn: Connection, known: Mapping[str, FeedDocument] | None = 
     published = conn.execute(select(feed_documents.c.path, feed_documents.c.etag)).all()
     documents = {path: known[path] for path, etag in published if path in known and known[path].etag == etag}
     to_read = [path for path, _ in published if path not in documents]
-    for start in range(0, len(to_read), CHUNK):  # bound parameters: SQLite allows 32,766, PostgreSQL 65,535
-        chunk = to_read[start : start + CHUNK]
+    for chunk in chunks(to_read):
         for r in conn.execute(select(feed_documents).where(feed_documents.c.path.in_(chunk))):
             documents[r.path] = FeedDocument(
                 r.path, r.content_type, bytes(r.body), bytes(r.gzip_body), r.etag, r.last_modified
             )
     return documents
-
-
-CHUNK = 500  # paths per IN (...): SQLite allows 32,766 bound parameters, PostgreSQL 65,535
 
 
 def published_size(conn: Connection) -> tuple[int, int]:
@@ -127,9 +119,8 @@ def published_etags(conn: Connection, paths: Iterable[str]) -> dict[str, str]:
     """The ETag of each of ``paths`` that is published."""
     wanted = sorted(set(paths))
     etags: dict[str, str] = {}
-    for start in range(0, len(wanted), CHUNK):
-        query = select(feed_documents.c.path, feed_documents.c.etag).where(
-            feed_documents.c.path.in_(wanted[start : start + CHUNK]))
+    for chunk in chunks(wanted):
+        query = select(feed_documents.c.path, feed_documents.c.etag).where(feed_documents.c.path.in_(chunk))
         etags.update({r.path: r.etag for r in conn.execute(query)})
     return etags
 

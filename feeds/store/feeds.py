@@ -16,16 +16,11 @@ from sqlalchemy import Connection, and_, bindparam, delete, func, insert, or_, s
 
 from feeds.model import Article
 from feeds.store.articles import _article
-from feeds.store.db import insert_ignore
+from feeds.store.db import chunks, insert_ignore
 from feeds.store.schema import article_changes, articles, feed_items, feed_pages, feed_stats, state
 
-CHUNK = 500  # ids per IN (...): well under every backend's bound-parameter limit
 META = (articles.c.id, articles.c.section, articles.c.published, articles.c.tags, articles.c.authors)
-
-
-def _chunks(values: Sequence[Any], size: int = CHUNK) -> Iterator[Sequence[Any]]:
-    for start in range(0, len(values), size):
-        yield values[start : start + size]
+ROWS_PER_INSERT = 10_000  # rows per executemany when filling the membership tables
 
 
 def pending_changes(conn: Connection) -> tuple[int, list[str]]:
@@ -51,7 +46,7 @@ def clear_changes(conn: Connection, up_to: int | None = None) -> None:
 def article_meta(conn: Connection, ids: Sequence[str]) -> list[Any]:
     """``(id, section, published, tags, authors)`` of the articles still stored among ``ids``."""
     out: list[Any] = []
-    for chunk in _chunks(ids):
+    for chunk in chunks(ids):
         out.extend(conn.execute(select(*META).where(articles.c.id.in_(chunk))).all())
     return out
 
@@ -66,7 +61,7 @@ def memberships(conn: Connection, ids: Sequence[str]) -> dict[tuple[str, str], d
     """``{(feed, article_id): published}`` as the last build recorded them, for ``ids``."""
     out: dict[tuple[str, str], datetime] = {}
     columns = (feed_items.c.feed, feed_items.c.article_id, feed_items.c.published)
-    for chunk in _chunks(ids):
+    for chunk in chunks(ids):
         for feed, article_id, published in conn.execute(select(*columns).where(feed_items.c.article_id.in_(chunk))):
             out[(feed, article_id)] = published
     return out
@@ -83,8 +78,8 @@ def remove_items(conn: Connection, pairs: Iterable[tuple[str, str]]) -> None:
 
 def add_items(conn: Connection, rows: list[dict[str, Any]]) -> None:
     """Insert ``{"feed", "article_id", "published"}`` rows."""
-    for start in range(0, len(rows), 10_000):
-        conn.execute(insert(feed_items), rows[start : start + 10_000])
+    for chunk in chunks(rows, ROWS_PER_INSERT):
+        conn.execute(insert(feed_items), chunk)
 
 
 def stats(conn: Connection, feeds: Sequence[str] | None = None) -> dict[str, tuple[int, str]]:
@@ -93,7 +88,7 @@ def stats(conn: Connection, feeds: Sequence[str] | None = None) -> dict[str, tup
     if feeds is None:
         return {f: (n, label) for f, n, label in conn.execute(select(*columns))}
     out: dict[str, tuple[int, str]] = {}
-    for chunk in _chunks(list(feeds)):
+    for chunk in chunks(list(feeds)):
         out.update({f: (n, label) for f, n, label in conn.execute(select(*columns).where(feed_stats.c.feed.in_(chunk)))})
     return out
 
@@ -130,7 +125,7 @@ def write_stats(conn: Connection, before: dict[str, tuple[int, str]], after: dic
     gone = [f for f, (n, _) in after.items() if n <= 0 and f in before]
     new = [{"feed": f, "items": n, "label": label} for f, (n, label) in after.items() if n > 0 and f not in before]
     moved = [{"f": f, "n": n} for f, (n, _) in after.items() if n > 0 and f in before and before[f][0] != n]
-    for chunk in _chunks(gone):
+    for chunk in chunks(gone):
         conn.execute(delete(feed_stats).where(feed_stats.c.feed.in_(chunk)))
     if new:
         conn.execute(insert(feed_stats), new)
@@ -206,25 +201,31 @@ def unseal(conn: Connection, feed: str, page: int) -> None:
 
 def seal_all(conn: Connection, rows: list[dict[str, Any]]) -> None:
     """Insert ``{"feed", "page", "published", "article_id"}`` boundary rows."""
-    for start in range(0, len(rows), 10_000):
-        conn.execute(insert(feed_pages), rows[start : start + 10_000])
+    for chunk in chunks(rows, ROWS_PER_INSERT):
+        conn.execute(insert(feed_pages), chunk)
 
 
-def count_range(conn: Connection, feed: str, newer: Position | None, older: Position | None = None) -> int:
-    """Items of ``feed`` newer than ``newer`` (all when None) and at or older than ``older``."""
+def in_range(feed: str, newer: Position | None, older: Position | None = None) -> list[Any]:
+    """Conditions for the items of ``feed`` newer than ``newer`` and at or older than
+    ``older`` (each bound optional): an index range of the feed."""
     conditions = [feed_items.c.feed == feed]
     if newer is not None:
         conditions.append(newer_than(newer))
     if older is not None:
         conditions.append(at_or_older(older))
-    return int(conn.execute(select(func.count()).select_from(feed_items).where(*conditions)).scalar_one())
+    return conditions
+
+
+def count_range(conn: Connection, feed: str, newer: Position | None, older: Position | None = None) -> int:
+    """Items of ``feed`` newer than ``newer`` (all when None) and at or older than ``older``."""
+    return int(conn.execute(select(func.count()).select_from(feed_items).where(*in_range(feed, newer, older)))
+               .scalar_one())
 
 
 def nth_oldest(conn: Connection, feed: str, newer: Position | None, n: int) -> Position:
     """The position of the ``n``-th oldest item (1-based) among those newer than ``newer``."""
     p, a = feed_items.c.published, feed_items.c.article_id
-    conditions = [feed_items.c.feed == feed] + ([newer_than(newer)] if newer is not None else [])
-    row = conn.execute(select(p, a).where(*conditions).order_by(p, a.desc()).offset(n - 1).limit(1)).one()
+    row = conn.execute(select(p, a).where(*in_range(feed, newer)).order_by(p, a.desc()).offset(n - 1).limit(1)).one()
     return (row.published, row.article_id)
 
 
@@ -235,12 +236,7 @@ def feed_page(conn: Connection, feed: str, offset: int, limit: int | None,
     ``older`` (each bound optional), from ``offset``, at most ``limit``. With bounds, an
     index range of the feed, however deep in the archive."""
     p, a = feed_items.c.published, feed_items.c.article_id
-    conditions = [feed_items.c.feed == feed]
-    if newer is not None:
-        conditions.append(newer_than(newer))
-    if older is not None:
-        conditions.append(at_or_older(older))
-    picked = select(a, p).where(*conditions).order_by(p.desc(), a).offset(offset).limit(limit).subquery()
+    picked = select(a, p).where(*in_range(feed, newer, older)).order_by(p.desc(), a).offset(offset).limit(limit).subquery()
     query = (
         select(articles)
         .join(picked, articles.c.id == picked.c.article_id)
