@@ -115,6 +115,11 @@ def _alternates(settings: Settings, spec: FeedSpec) -> list[dict[str, str]]:
     ]
 
 
+def _format_links(spec: FeedSpec) -> list[dict[str, str]]:
+    """A link to each format of ``spec``, relative to the site's root (the front page, the lists)."""
+    return [{"href": spec.path(fmt), "mime": FORMATS[fmt].split(";")[0], "label": FORMAT_LABELS[fmt]} for fmt in FORMATS]
+
+
 def render_preview(settings: Settings, spec: FeedSpec, items: Sequence[Article], fmt: str,
                    page: Page = SUBSCRIPTION) -> bytes:
     """The page a browser gets at ``spec``'s ``fmt`` URL (or at an archive ``page`` of it):
@@ -155,8 +160,7 @@ def render_index(settings: Settings, groups: Sequence[Group]) -> bytes:
                     "description": clean(spec.description),
                     "href": spec.path("rss"),
                     "headlines": [_item(settings, a, with_section=False) for a in items[:HEADLINES]],
-                    "formats": [{"href": spec.path(fmt), "mime": FORMATS[fmt].split(";")[0],
-                                 "label": FORMAT_LABELS[fmt]} for fmt in FORMATS],
+                    "formats": _format_links(spec),
                 }
                 for spec, items in group.feeds
             ],
@@ -185,8 +189,7 @@ def render_listing(settings: Settings, heading: str, noun: str, feeds: Sequence[
             "name": short_name(settings, spec),
             "count": count,
             "href": spec.path("rss"),
-            "formats": [{"href": spec.path(fmt), "mime": FORMATS[fmt].split(";")[0], "label": FORMAT_LABELS[fmt]}
-                        for fmt in FORMATS],
+            "formats": _format_links(spec),
         }
         for spec, count in feeds
     ]

@@ -152,10 +152,11 @@ def prepare_document(doc: FeedDocument, max_age: int, preview: FeedDocument | No
     return Prepared(doc, preview, (plain, zipped, page, page_zipped), bodies)
 
 
-def _qualities(accept: str) -> dict[str, float]:
-    """``Accept``'s media ranges (lower case) and their q values; a bad q counts as 0."""
+def _qualities(header: str) -> dict[str, float]:
+    """An ``Accept`` or ``Accept-Encoding`` header's values (lower case) and their q
+    values; a bad q counts as 0."""
     qualities: dict[str, float] = {}
-    for part in accept.lower().split(","):
+    for part in header.lower().split(","):
         media, _, params = part.partition(";")
         q = 1.0
         for param in params.split(";"):
@@ -338,7 +339,6 @@ class DocumentCache:
 
     def _whole(self, docs: dict[str, FeedDocument]) -> OrderedDict[str, Prepared]:
         """Every published document's responses, reusing those whose documents did not change."""
-        max_age = self.settings.cache_max_age
         old = {prepared.doc.path: prepared for prepared in self.by_url.values()}
         previews = {path.removeprefix(PREVIEWS): doc for path, doc in docs.items() if path.startswith(PREVIEWS)}
         by_url: OrderedDict[str, Prepared] = OrderedDict()
@@ -350,9 +350,12 @@ class DocumentCache:
             if same is not None and same.doc is doc and same.preview is preview:
                 by_url[_url(path)] = same
             else:
-                by_url[_url(path)] = prepare_document(doc, max_age, preview,
-                                                      archive_max_age=self.settings.archive_max_age)
+                by_url[_url(path)] = self._prepare(doc, preview)
         return by_url
+
+    def _prepare(self, doc: FeedDocument, preview: FeedDocument | None, *, bodies: bool = True) -> Prepared:
+        return prepare_document(doc, self.settings.cache_max_age, preview, bodies=bodies,
+                                archive_max_age=self.settings.archive_max_age)
 
     def fetch(self, url: str, *, bodies: bool) -> Prepared | None:
         """The responses for ``url`` read from the store now (None: not published), for a
@@ -376,8 +379,7 @@ class DocumentCache:
                         self._missing = {}
                     self._missing[url] = version
                 return None
-            prepared = prepare_document(doc, self.settings.cache_max_age, docs.get(preview_path(path)), bodies=bodies,
-                                        archive_max_age=self.settings.archive_max_age)
+            prepared = self._prepare(doc, docs.get(preview_path(path)), bodies=bodies)
             if current and not self.complete:
                 if (before := self.by_url.pop(url, None)) is not None:
                     self._held -= before.size
@@ -439,21 +441,7 @@ def _follow(ref: weakref.ref[DocumentCache], wake: threading.Event) -> None:
 
 def choose_encoding(header: str) -> int:
     """GZIP if ``Accept-Encoding`` allows gzip (q > 0, directly or by ``*``), else PLAIN."""
-    qualities: dict[str, float] = {}
-    for part in header.split(","):
-        coding, _, params = part.partition(";")
-        coding = coding.strip().lower()
-        if not coding:
-            continue
-        q = 1.0
-        for param in params.split(";"):
-            name, _, value = param.strip().partition("=")
-            if name.strip().lower() == "q":
-                try:
-                    q = float(value.strip())
-                except ValueError:
-                    q = 0.0
-        qualities[coding] = q
+    qualities = _qualities(header)
     q = qualities.get("gzip", qualities.get("x-gzip", qualities.get("*", 0.0)))
     return GZIP if q > 0 else PLAIN
 
@@ -571,12 +559,13 @@ class FeedResponder:
                 return _short(
                     start_response, "301 Moved Permanently", b"moved\n", [("Location", location)], cache=REDIRECT_CACHE
                 )
-        if not self.cache.loaded and (match is not None or path in (OPML_URL, INDEX_URL) or DOCUMENT_URL.match(path)):
+        document = path == INDEX_URL or DOCUMENT_URL.match(path) is not None  # what a publish may hold
+        if not self.cache.loaded and document:
             # Nothing could be read yet (database down at start): not "gone", just "later".
             return _short(
                 start_response, "503 Service Unavailable", b"feeds not loaded yet\n", [("Retry-After", RETRY_AFTER)]
             )
-        if not self.cache.complete and (path == INDEX_URL or DOCUMENT_URL.match(path)):
+        if not self.cache.complete and document:
             # published, perhaps, but not held: read it (a 304 needs no body)
             conditional = "HTTP_IF_NONE_MATCH" in environ or "HTTP_IF_MODIFIED_SINCE" in environ
             return self._fetched(path, method, environ, start_response,
