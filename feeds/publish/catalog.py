@@ -33,6 +33,8 @@ FORMATS: dict[str, str] = {
     "json": "application/feed+json; charset=utf-8",
 }
 FORMAT_LABELS = {"rss": "RSS", "atom": "Atom", "json": "JSON Feed"}
+# The bare media types, for type="..." on links (``FORMATS`` says the charset for Content-Type).
+MEDIA_TYPES = {fmt: content_type.split(";")[0] for fmt, content_type in FORMATS.items()}
 OPML_PATH = "feeds.opml"  # the sections (and all): what a reader imports whole
 TOPICS_OPML_PATH = "feeds/topics.opml"
 AUTHORS_OPML_PATH = "feeds/authors.opml"

@@ -34,7 +34,7 @@ from jinja2 import Environment, PackageLoader, StrictUndefined
 
 from feeds.config import Settings
 from feeds.model import Article
-from feeds.publish.catalog import ALL, FORMAT_LABELS, FORMATS, FeedSpec
+from feeds.publish.catalog import ALL, FORMAT_LABELS, FORMATS, MEDIA_TYPES, FeedSpec
 from feeds.publish.render import SUBSCRIPTION, Page, clean, feed_url, section_title, summary_of
 
 HTML_TYPE = "text/html; charset=utf-8"
@@ -109,7 +109,7 @@ def _item(settings: Settings, article: Article, with_section: bool) -> dict[str,
 def _alternates(settings: Settings, spec: FeedSpec) -> list[dict[str, str]]:
     """Autodiscovery: ``<link rel=alternate>`` for each format of ``spec``."""
     return [
-        {"mime": FORMATS[fmt].split(";")[0], "title": f"{clean(spec.title)} ({FORMAT_LABELS[fmt]})",
+        {"mime": MEDIA_TYPES[fmt], "title": f"{clean(spec.title)} ({FORMAT_LABELS[fmt]})",
          "url": feed_url(settings, spec, fmt)}
         for fmt in FORMATS
     ]
@@ -117,7 +117,7 @@ def _alternates(settings: Settings, spec: FeedSpec) -> list[dict[str, str]]:
 
 def _format_links(spec: FeedSpec) -> list[dict[str, str]]:
     """A link to each format of ``spec``, relative to the site's root (the front page, the lists)."""
-    return [{"href": spec.path(fmt), "mime": FORMATS[fmt].split(";")[0], "label": FORMAT_LABELS[fmt]} for fmt in FORMATS]
+    return [{"href": spec.path(fmt), "mime": MEDIA_TYPES[fmt], "label": FORMAT_LABELS[fmt]} for fmt in FORMATS]
 
 
 def render_preview(settings: Settings, spec: FeedSpec, items: Sequence[Article], fmt: str,
@@ -133,7 +133,7 @@ def render_preview(settings: Settings, spec: FeedSpec, items: Sequence[Article],
         url=url,
         readers=[(name, pattern.format(quote(url, safe=""))) for name, pattern in READERS],
         others=[
-            {"href": spec.path(other, page.number).rpartition("/")[2], "mime": FORMATS[other].split(";")[0],
+            {"href": spec.path(other, page.number).rpartition("/")[2], "mime": MEDIA_TYPES[other],
              "label": FORMAT_LABELS[other]}
             for other in FORMATS if other != fmt
         ],

@@ -31,7 +31,7 @@ from xml.sax.saxutils import escape, quoteattr
 from feedgen.feed import FeedGenerator
 from lxml import etree
 
-from feeds.publish.catalog import FORMAT_LABELS, FORMATS, FeedSpec
+from feeds.publish.catalog import FORMAT_LABELS, FORMATS, MEDIA_TYPES, FeedSpec
 from feeds.config import Settings
 from feeds.model import Article
 
@@ -165,7 +165,7 @@ def _generator(settings: Settings, spec: FeedSpec, items: Sequence[Article], fmt
     fg.author({"name": clean(settings.title), "uri": settings.site_url})
     fg.generator(GENERATOR)
     # Order matters: RSS <channel><link> is the last link added (feedgen).
-    fg.link(href=self_url, rel="self", type=FORMATS[fmt].split(";")[0])
+    fg.link(href=self_url, rel="self", type=MEDIA_TYPES[fmt])
     if settings.hub_url:
         fg.link(href=settings.hub_url, rel="hub")
     fg.link(href=settings.site_url, rel="alternate", type="text/html")
@@ -208,7 +208,7 @@ def _archive_links(anchor: etree._Element, links: list[tuple[str, str]], fmt: st
     """RFC 5005 links after ``anchor`` (the self link, or the hub link after it) as
     ``atom:link`` (in RSS too), and ``fh:archive`` on an archive page."""
     for rel, href in reversed(links):
-        anchor.addnext(etree.Element(f"{{{ATOM_NS}}}link", href=href, rel=rel, type=FORMATS[fmt].split(";")[0]))
+        anchor.addnext(etree.Element(f"{{{ATOM_NS}}}link", href=href, rel=rel, type=MEDIA_TYPES[fmt]))
     if archived:
         anchor.addnext(etree.Element(f"{{{FH_NS}}}archive"))
 
