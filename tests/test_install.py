@@ -101,3 +101,20 @@ def test_a_command_that_needs_the_site_configuration_names_where_it_looked(comma
         f"feeds: configuration error: {tmp_path / 'config'}: (folder): no configuration folder here: run feeds "
         "from the project folder (the one holding config/), or point FEEDS_CONFIG_DIR at one"
     ]
+
+
+def test_every_file_the_package_reads_is_package_data() -> None:
+    """A wheel (``pip install .``) holds the package's Python modules and only the other
+    files pyproject.toml's package-data names: a template missing there answers 500 on an
+    installed copy while every test, run from the source tree, passes. (It happened: the
+    topic and author lists' template.) The globs are expanded as setuptools does, from
+    the package's folder."""
+    config = tomllib.loads((ROOT / "pyproject.toml").read_text())["tool"]["setuptools"]["package-data"]
+    package = ROOT / "feeds"
+    shipped = {path for pattern in config["feeds"] for path in package.glob(pattern) if path.is_file()}
+    data = {
+        path for path in package.rglob("*")
+        if path.is_file() and path.suffix not in (".py", ".pyc") and "__pycache__" not in path.parts
+    }
+    assert data, "the package has data files (templates, migration settings)"
+    assert sorted(str(p.relative_to(package)) for p in data - shipped) == [], "not in package-data: a wheel lacks them"
