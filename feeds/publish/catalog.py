@@ -135,15 +135,6 @@ def order_specs(settings: Settings, specs: list[FeedSpec]) -> list[FeedSpec]:
                                         s.slug))
 
 
-def feed_specs(settings: Settings, sections_with_articles: list[str]) -> list[FeedSpec]:
-    """The all-sections feed and the section feeds for these sections, in catalogue order."""
-    present = set(sections_with_articles)
-    if not present:  # a feed is never published empty
-        return []
-    specs = [spec_for(settings, ALL, "")] + [spec_for(settings, feed_key("section", s), s) for s in present]
-    return order_specs(settings, specs)
-
-
 def busiest_specs(conn: Any, settings: Settings, kind: str, limit: int | None = None) -> list[tuple[FeedSpec, int]]:
     """``(spec, items)`` of the published topic or author feeds, the most items first (the
     index page's list, and the ``/topics`` and ``/authors`` pages)."""
