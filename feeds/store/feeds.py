@@ -20,6 +20,7 @@ from feeds.store.db import chunks, insert_ignore
 from feeds.store.schema import article_changes, articles, feed_items, feed_pages, feed_stats, state
 
 META = (articles.c.id, articles.c.section, articles.c.published, articles.c.tags, articles.c.authors)
+STATS = (feed_stats.c.feed, feed_stats.c["items"], feed_stats.c.label)
 ROWS_PER_INSERT = 10_000  # rows per executemany when filling the membership tables
 
 
@@ -84,36 +85,36 @@ def add_items(conn: Connection, rows: list[dict[str, Any]]) -> None:
 
 def stats(conn: Connection, feeds: Sequence[str] | None = None) -> dict[str, tuple[int, str]]:
     """``{feed: (items, label)}`` for ``feeds`` (all feeds when None)."""
-    columns = (feed_stats.c.feed, feed_stats.c["items"], feed_stats.c.label)
     if feeds is None:
-        return {f: (n, label) for f, n, label in conn.execute(select(*columns))}
+        return {f: (n, label) for f, n, label in conn.execute(select(*STATS))}
     out: dict[str, tuple[int, str]] = {}
     for chunk in chunks(list(feeds)):
-        out.update({f: (n, label) for f, n, label in conn.execute(select(*columns).where(feed_stats.c.feed.in_(chunk)))})
+        out.update({f: (n, label) for f, n, label in conn.execute(select(*STATS).where(feed_stats.c.feed.in_(chunk)))})
     return out
+
+
+def _listed(prefix: str, min_items: int) -> list[Any]:
+    """Conditions for the feeds whose name starts with ``prefix`` and that hold at least
+    ``min_items`` items: those published (``min_articles``)."""
+    return [feed_stats.c.feed.startswith(prefix, autoescape=True), feed_stats.c["items"] >= min_items]
 
 
 def listed_stats(conn: Connection, prefix: str, min_items: int) -> list[tuple[str, int, str]]:
     """``(feed, items, label)`` of the feeds whose name starts with ``prefix`` and that hold
     at least ``min_items`` items."""
-    query = select(feed_stats.c.feed, feed_stats.c["items"], feed_stats.c.label).where(
-        feed_stats.c.feed.startswith(prefix, autoescape=True), feed_stats.c["items"] >= min_items
-    )
-    return [tuple(r) for r in conn.execute(query)]  # type: ignore[misc]
+    return [tuple(r) for r in conn.execute(select(*STATS).where(*_listed(prefix, min_items)))]  # type: ignore[misc]
 
 
 def count_listed(conn: Connection, prefix: str, min_items: int) -> int:
     """How many feeds whose name starts with ``prefix`` hold at least ``min_items`` items."""
-    query = select(func.count()).select_from(feed_stats).where(
-        feed_stats.c.feed.startswith(prefix, autoescape=True), feed_stats.c["items"] >= min_items)
+    query = select(func.count()).select_from(feed_stats).where(*_listed(prefix, min_items))
     return int(conn.execute(query).scalar_one())
 
 
 def busiest(conn: Connection, prefix: str, min_items: int, limit: int | None) -> list[tuple[str, int, str]]:
     """Like :func:`listed_stats`, the feeds with the most items first (ties by name), at most ``limit``."""
     query = (
-        select(feed_stats.c.feed, feed_stats.c["items"], feed_stats.c.label)
-        .where(feed_stats.c.feed.startswith(prefix, autoescape=True), feed_stats.c["items"] >= min_items)
+        select(*STATS).where(*_listed(prefix, min_items))
         .order_by(feed_stats.c["items"].desc(), feed_stats.c.feed)
         .limit(limit)
     )
