@@ -47,7 +47,7 @@ from feeds.publish.catalog import (
     preview_path,
     split_key,
 )
-from feeds.publish.preview import HTML_TYPE, Group, render_index, render_preview
+from feeds.publish.preview import HEADLINES, HTML_TYPE, Group, render_index, render_preview
 from feeds.publish.render import EPOCH, RENDERERS, Page, newest_update, render_opml
 from feeds.store import feeds as members
 from feeds.store.db import ARTICLES_VERSION, BUILT_VERSION, build_transaction, get_version, set_version
@@ -329,10 +329,10 @@ def render_dirty(conn: Connection, settings: Settings, dirty: dict[str, Dirty]) 
                 newer = members.boundary_at(conn, feed, number - 1) if number > 1 else None
                 items = members.feed_page(conn, feed, 0, None, newer=newer, older=older)
             documents += render_page(settings, spec, Page(number, pages), items)
-    for kind in sorted(listings):
-        documents.append(render_listing(conn, settings, kind))
     if dirty:
-        documents.append(render_front(conn, settings))
+        last = site_updated(conn, settings)
+        documents += [render_listing(conn, settings, kind, last) for kind in sorted(listings)]
+        documents.append(render_front(conn, settings, last))
     return documents, removed
 
 
@@ -352,12 +352,17 @@ FRONT_TOPICS = 12  # the busiest topics on the front page; /topics lists them al
 FRONT_AUTHORS = 24  # authors on the front page (the most prolific) before /authors lists the rest
 
 
-def render_front(conn: Connection, settings: Settings) -> FeedDocument:
+def site_updated(conn: Connection, settings: Settings) -> datetime:
+    """The Last-Modified of the pages about the whole site (the front page, the OPML lists):
+    the all-sections feed's."""
+    return members.newest_update(conn, ALL, settings.items_per_feed) or EPOCH
+
+
+def render_front(conn: Connection, settings: Settings, last: datetime) -> FeedDocument:
     """The front page: the sections (and all) with their newest headlines, then the busiest
     topics and the most prolific authors, each group linking its full list when it is
-    longer. Autodiscovery lists the sections only, as ``feeds.opml`` does."""
-    from feeds.publish.preview import HEADLINES
-
+    longer. Autodiscovery lists the sections only, as ``feeds.opml`` does. ``last``:
+    :func:`site_updated`."""
     sections = [(spec, members.feed_page(conn, spec.key, 0, HEADLINES)) for spec, _ in
                 listed_specs(conn, settings, "section")]
     groups = [Group("Sections", sections)]
@@ -368,16 +373,14 @@ def render_front(conn: Connection, settings: Settings) -> FeedDocument:
                  for spec, _ in busiest_specs(conn, settings, kind, limit)]
         link = (more, f"Every {kind} ({listed:,})") if listed > limit else None
         groups.append(Group(title, feeds, discover=False, more=link))
-    last = members.newest_update(conn, ALL, settings.items_per_feed) or EPOCH
     return make_document(INDEX_PATH, HTML_TYPE, render_index(settings, groups), last)
 
 
-def render_listing(conn: Connection, settings: Settings, kind: str) -> FeedDocument:
+def render_listing(conn: Connection, settings: Settings, kind: str, last: datetime) -> FeedDocument:
     """The OPML list of one kind: ``feeds.opml`` (the sections and all), ``feeds/topics.opml``,
-    ``feeds/authors.opml``. Its Last-Modified is the all-sections feed's."""
+    ``feeds/authors.opml``. ``last``: :func:`site_updated`."""
     specs = [spec for spec, _ in listed_specs(conn, settings, kind)]
     what = {"section": "feeds", "topic": "topic feeds", "author": "author feeds"}[kind]
-    last = members.newest_update(conn, ALL, settings.items_per_feed) or EPOCH
     return make_document(OPML_PATHS[kind], OPML_TYPE, render_opml(settings, specs, what), last)
 
 
@@ -425,9 +428,10 @@ def render_everything(conn: Connection, settings: Settings, *, workers: int | No
                     yield from pending.popleft().result()
             while pending:
                 yield from pending.popleft().result()
+    last = site_updated(conn, settings)
     for kind in ("section", "topic", "author"):
-        yield render_listing(conn, settings, kind)
-    yield render_front(conn, settings)
+        yield render_listing(conn, settings, kind, last)
+    yield render_front(conn, settings, last)
 
 
 def sync_memberships(conn: Connection, settings: Settings) -> tuple[dict[str, Dirty], bool]:
@@ -463,13 +467,13 @@ def build(engine: Engine, settings: Settings, *, force: bool = False, full: bool
     started = time.perf_counter()
     with build_transaction(engine) as conn:
         articles_version = get_version(conn, ARTICLES_VERSION)
-        current = (members.get_mark(conn, MEMBERS_MARK) == members_fingerprint(settings)
-                   and members.get_mark(conn, RENDER_MARK) == render_fingerprint(settings))
+        fingerprint = render_fingerprint(settings)
+        renders_as_before = members.get_mark(conn, RENDER_MARK) == fingerprint
+        current = members.get_mark(conn, MEMBERS_MARK) == members_fingerprint(settings) and renders_as_before
         if not force and not full and current and articles_version == get_version(conn, BUILT_VERSION):
             return BuildResult(built=False)  # nothing moved, and the configuration renders as it did
         dirty, refilled = sync_memberships(conn, settings)
-        fingerprint = render_fingerprint(settings)
-        full = full or refilled or members.get_mark(conn, RENDER_MARK) != fingerprint
+        full = full or refilled or not renders_as_before
         if full:
             paths: set[str] = set()
 
@@ -486,7 +490,8 @@ def build(engine: Engine, settings: Settings, *, force: bool = False, full: bool
             documents, removed = render_dirty(conn, settings, dirty)
             rendered = len(documents)
             changed = write_documents(conn, documents, removed)
-            gone = [p for p in changed if p in set(removed)]
+            withdrawn = set(removed)
+            gone = [p for p in changed if p in withdrawn]
         set_version(conn, BUILT_VERSION, articles_version)
     seconds = time.perf_counter() - started
     if changed:
