@@ -213,10 +213,12 @@ def _archive_links(anchor: etree._Element, links: list[tuple[str, str]], fmt: st
         anchor.addnext(etree.Element(f"{{{FH_NS}}}archive"))
 
 
-def _with_namespaces(root: etree._Element, extra: dict[str, str]) -> etree._Element:
-    """``root`` re-made with ``extra`` namespace declarations on it (lxml cannot add them in place)."""
-    nsmap = {**root.nsmap, **extra}
-    new = etree.Element(root.tag, attrib=dict(root.attrib), nsmap=nsmap)
+def _archived(root: etree._Element, page: Page) -> etree._Element:
+    """``root``, re-made with RFC 5005's ``fh`` namespace declared on it for an archive page
+    (lxml cannot add a declaration in place); as it is for the subscription document."""
+    if page.number is None:
+        return root
+    new = etree.Element(root.tag, attrib=dict(root.attrib), nsmap={**root.nsmap, "fh": FH_NS})
     new.text = root.text
     new.extend(list(root))
     return new
@@ -224,19 +226,14 @@ def _with_namespaces(root: etree._Element, extra: dict[str, str]) -> etree._Elem
 
 def render_rss(settings: Settings, spec: FeedSpec, items: Sequence[Article], page: Page = SUBSCRIPTION) -> bytes:
     fg = _generator(settings, spec, items, "rss", page)
-    root = etree.fromstring(fg.rss_str(), _PARSER)
-    self_link = root.find(f"channel/{{{ATOM_NS}}}link[@rel='self']")
-    assert self_link is not None
-    anchor = self_link
+    root = _archived(etree.fromstring(fg.rss_str(), _PARSER), page)
+    anchor = root.find(f"channel/{{{ATOM_NS}}}link[@rel='self']")
+    assert anchor is not None
     if settings.hub_url:  # feedgen's RSS drops rel=hub: put it after the self link
-        anchor = etree.Element(f"{{{ATOM_NS}}}link", href=settings.hub_url, rel="hub")
-        self_link.addnext(anchor)
-    links = page.links(settings, spec, "rss")
-    if links:
-        if page.number is not None:
-            root = _with_namespaces(root, {"fh": FH_NS})
-            anchor = root.find(f"channel/{{{ATOM_NS}}}link[@rel='{'hub' if settings.hub_url else 'self'}']")
-        _archive_links(anchor, links, "rss", page.number is not None)
+        hub = etree.Element(f"{{{ATOM_NS}}}link", href=settings.hub_url, rel="hub")
+        anchor.addnext(hub)
+        anchor = hub
+    _archive_links(anchor, page.links(settings, spec, "rss"), "rss", page.number is not None)
     return _RSS_PLAIN.sub(_hex_references, _serialize(root))
 
 
@@ -247,14 +244,10 @@ def _hex_references(match: re.Match[bytes]) -> bytes:
 
 def render_atom(settings: Settings, spec: FeedSpec, items: Sequence[Article], page: Page = SUBSCRIPTION) -> bytes:
     fg = _generator(settings, spec, items, "atom", page)
-    root = etree.fromstring(fg.atom_str(), _PARSER)
-    links = page.links(settings, spec, "atom")
-    if links:
-        if page.number is not None:
-            root = _with_namespaces(root, {"fh": FH_NS})
-        anchor = root.find(f"{{{ATOM_NS}}}link[@rel='self']")
-        assert anchor is not None
-        _archive_links(anchor, links, "atom", page.number is not None)
+    root = _archived(etree.fromstring(fg.atom_str(), _PARSER), page)
+    anchor = root.find(f"{{{ATOM_NS}}}link[@rel='self']")
+    assert anchor is not None
+    _archive_links(anchor, page.links(settings, spec, "atom"), "atom", page.number is not None)
     # feedgen loses rel/type on entry links; RFC 4287 defaults rel to alternate,
     # but readers and validators are happier when it is said.
     for link in root.iterfind(f"{{{ATOM_NS}}}entry/{{{ATOM_NS}}}link"):
