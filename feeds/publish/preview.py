@@ -35,7 +35,7 @@ from jinja2 import Environment, PackageLoader, StrictUndefined
 from feeds.config import Settings
 from feeds.model import Article
 from feeds.publish.catalog import ALL, FORMAT_LABELS, FORMATS, MEDIA_TYPES, FeedSpec
-from feeds.publish.render import SUBSCRIPTION, Page, clean, feed_url, section_title, summary_of
+from feeds.publish.render import SUBSCRIPTION, Page, clean, feed_url, iso_utc, section_title, summary_of
 
 HTML_TYPE = "text/html; charset=utf-8"
 HEADLINES = 3  # newest stories the front page shows for each feed
@@ -71,6 +71,14 @@ def content_security_policy(script: bool) -> str:
             "base-uri 'none'; form-action 'none'")
 
 
+def _page(template: str, *, script: bool, **context: object) -> bytes:
+    """A page from ``template`` with the shared stylesheet inline, the copy script when
+    ``script``, and the Content-Security-Policy that allows exactly those."""
+    html = _ENV.get_template(template).render(
+        style=_STYLE, script=_SCRIPT if script else "", csp=content_security_policy(script=script), **context)
+    return html.encode("utf-8")
+
+
 @dataclass(frozen=True)
 class Group:
     """A heading on the front page and the feeds under it: sections, topics, authors."""
@@ -98,7 +106,7 @@ def _item(settings: Settings, article: Article, with_section: bool) -> dict[str,
     return {
         "url": article.url,
         "title": clean(article.title),
-        "iso": article.published.astimezone(UTC).isoformat().replace("+00:00", "Z"),
+        "iso": iso_utc(article.published),
         "date": display_date(article.published),
         "authors": ", ".join(authors[:-1]) + " and " + authors[-1] if len(authors) > 1 else "".join(authors),
         "section": section_title(settings, article.section) if with_section else "",
@@ -125,7 +133,9 @@ def render_preview(settings: Settings, spec: FeedSpec, items: Sequence[Article],
     """The page a browser gets at ``spec``'s ``fmt`` URL (or at an archive ``page`` of it):
     what the feed holds and how to subscribe."""
     url = feed_url(settings, spec, fmt, page)
-    html = _ENV.get_template("preview.html").render(
+    return _page(
+        "preview.html",
+        script=True,
         settings=settings,
         spec=spec,
         name=short_name(settings, spec),
@@ -140,11 +150,7 @@ def render_preview(settings: Settings, spec: FeedSpec, items: Sequence[Article],
         items=[_item(settings, a, with_section=spec.slug == ALL) for a in items],
         alternates=_alternates(settings, spec),
         home="../" * spec.path(fmt, page.number).count("/"),
-        style=_STYLE,
-        script=_SCRIPT,
-        csp=content_security_policy(script=True),
     )
-    return html.encode("utf-8")
 
 
 def render_index(settings: Settings, groups: Sequence[Group]) -> bytes:
@@ -168,17 +174,15 @@ def render_index(settings: Settings, groups: Sequence[Group]) -> bytes:
         for group in groups
         if group.feeds
     ]
-    html = _ENV.get_template("index.html").render(
+    return _page(
+        "index.html",
+        script=False,
         settings=settings,
         groups=shown,
         alternates=[link for group in groups if group.discover for spec, _ in group.feeds
                     for link in _alternates(settings, spec)],
         home="./",
-        style=_STYLE,
-        script="",
-        csp=content_security_policy(script=False),
     )
-    return html.encode("utf-8")
 
 
 def render_listing(settings: Settings, heading: str, noun: str, feeds: Sequence[tuple[FeedSpec, int]]) -> bytes:
@@ -193,8 +197,5 @@ def render_listing(settings: Settings, heading: str, noun: str, feeds: Sequence[
         }
         for spec, count in feeds
     ]
-    html = _ENV.get_template("listing.html").render(
-        settings=settings, heading=heading, noun=noun, feeds=shown, alternates=[], home="./", style=_STYLE,
-        script="", csp=content_security_policy(script=False),
-    )
-    return html.encode("utf-8")
+    return _page("listing.html", script=False, settings=settings, heading=heading, noun=noun, feeds=shown,
+                 alternates=[], home="./")

@@ -256,7 +256,8 @@ def render_atom(settings: Settings, spec: FeedSpec, items: Sequence[Article], pa
     return _serialize(root)
 
 
-def _iso(value: datetime) -> str:
+def iso_utc(value: datetime) -> str:
+    """RFC 3339 in UTC with ``Z``: JSON Feed's dates, and the pages' ``<time datetime>``."""
     return value.astimezone(UTC).isoformat().replace("+00:00", "Z")
 
 
@@ -283,8 +284,8 @@ def render_json(settings: Settings, spec: FeedSpec, items: Sequence[Article], pa
             "title": clean(a.title),
             "content_html": clean(a.content_html),
             "summary": summary_of(a),
-            "date_published": _iso(a.published),
-            "date_modified": _iso(a.updated),
+            "date_published": iso_utc(a.published),
+            "date_modified": iso_utc(a.updated),
         }
         if a.image:
             item["image"] = a.image
