@@ -18,6 +18,7 @@ from typing import Any
 from urllib.parse import urlsplit
 
 from feeds.limits import MAX_SECTION
+from feeds.slugs import fold
 
 
 class ConfigError(Exception):
@@ -69,8 +70,6 @@ class Names:
 
     def slug_of(self, label: str) -> str | None:
         """The feed slug a label belongs to, or None (nothing left after folding, or denied)."""
-        from feeds.slugs import fold
-
         folded = fold(label)
         slug = self._merged.get(folded, folded)  # type: ignore[attr-defined]
         return slug if slug and slug not in self.deny else None
@@ -260,8 +259,6 @@ NAMES_FILES = {"topics": ("topic", 2), "authors": ("author", 1)}  # file stem ->
 def _load_names(path: Path, table: str, default_min: int) -> Names:
     """``[[topic]]``/``[[author]]`` tables plus ``deny`` and ``min_articles``, validated:
     an error names the file and the field."""
-    from feeds.slugs import fold
-
     data = _read_toml(path)
     where_file = str(path)
     unknown = set(data) - {table, "deny", "min_articles"}
