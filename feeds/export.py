@@ -23,7 +23,8 @@ from feeds.publish.build import render_documents
 from feeds.config import Settings
 from feeds.store.db import build_transaction
 
-FEED_SUFFIXES = (*("." + fmt for fmt in FORMATS), ".opml")  # what may be cleaned up under out/feeds/
+FEED_SUFFIXES = tuple("." + fmt for fmt in FORMATS)
+CLEANED_SUFFIXES = (*FEED_SUFFIXES, ".opml")  # what may be cleaned up under out/feeds/
 
 
 def _write_atomically(path: Path, data: bytes, mtime: float) -> None:
@@ -57,7 +58,7 @@ def export(engine: Engine, settings: Settings, out: Path) -> tuple[int, int]:
     Nothing is written when the store has no articles (no feeds to list).
     """
     documents = [doc for doc in _render(engine, settings) if not doc.path.startswith(PREVIEWS)]
-    if not any(doc.path.endswith(FEED_SUFFIXES[:-1]) for doc in documents):  # no feeds: the lists alone
+    if not any(doc.path.endswith(FEED_SUFFIXES) for doc in documents):  # no feeds: the lists alone
         return 0, 0
     written: set[Path] = set()
     for doc in documents:
@@ -68,7 +69,7 @@ def export(engine: Engine, settings: Settings, out: Path) -> tuple[int, int]:
             written.add(path)
     removed = 0
     for path in (out / "feeds").rglob("*"):
-        if path.is_file() and path not in written and path.name.removesuffix(".gz").endswith(FEED_SUFFIXES):
+        if path.is_file() and path not in written and path.name.removesuffix(".gz").endswith(CLEANED_SUFFIXES):
             path.unlink()
             removed += 1
     return len(documents), removed
